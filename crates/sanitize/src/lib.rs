@@ -324,6 +324,14 @@ pub fn inspect(data: &[u8]) -> Result<Report, Error> {
 /// Rebuilds `data` without identifying metadata, or refuses it.
 pub fn clean(data: &[u8], opts: &Options) -> Result<Cleaned, Error> {
     let format = detect(data).ok_or(Error::Unknown)?;
+    clean_as(format, data, opts)
+}
+
+/// Like [`clean`], but parses `data` as `format` whatever its content says.
+///
+/// For fuzzing one parser at a time, and for callers that already know the
+/// type. A file that is not of that format is refused as malformed.
+pub fn clean_as(format: Format, data: &[u8], opts: &Options) -> Result<Cleaned, Error> {
     // A Red Star chain sits after the format's logical end; decode it first so
     // the analyst sees the serials, then let the format parser meet a file that
     // ends where the format says. Any other trailing data is the parser's job.
