@@ -1,0 +1,188 @@
+//! `baram sanitize inspect|clean`.
+
+use crate::output::{Ctx, file_error};
+use anyhow::{Context, Result};
+use baram_sanitize::{Options, Report};
+use clap::Subcommand;
+use serde::Serialize;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(Subcommand, Debug)]
+pub enum SanitizeCmd {
+    /// Report identifying metadata and watermarks, changing nothing.
+    Inspect {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Write cleaned copies of FILES into DIR (same file names).
+    Clean {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Output folder (created if needed). Never the folder the files are in.
+        #[arg(short, long)]
+        out: PathBuf,
+        /// Keep ICC colour profiles in images.
+        #[arg(long)]
+        keep_icc: bool,
+    },
+}
+
+#[derive(Serialize)]
+struct FileReport {
+    path: PathBuf,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    report: Option<Report>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    output: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+pub fn run(cmd: &SanitizeCmd, ctx: &Ctx) -> Result<ExitCode> {
+    let (files, keep_icc, out) = match cmd {
+        SanitizeCmd::Inspect { files } => (files, false, None),
+        SanitizeCmd::Clean {
+            files,
+            out,
+            keep_icc,
+        } => (files, *keep_icc, Some(out)),
+    };
+    let (files, bad) = baram_library::collect_files(files);
+    let mut reports = Vec::new();
+    let mut failed = false;
+    for (p, e) in bad {
+        file_error(&p, &e);
+        failed = true;
+        reports.push(FileReport {
+            path: p,
+            report: None,
+            output: None,
+            error: Some(e.to_string()),
+        });
+    }
+    if let Some(out) = out {
+        fs::create_dir_all(out)
+            .with_context(|| format!("{}: cannot create the output folder", out.display()))?;
+    }
+    let opts = Options { keep_icc };
+    let pb = ctx.progress(
+        files.len() as u64,
+        if out.is_some() {
+            "cleaning"
+        } else {
+            "inspecting"
+        },
+    );
+    let mut used_names = std::collections::HashSet::new();
+    for path in &files {
+        let r = one(path, out.map(|o| o.as_path()), &opts, &mut used_names);
+        pb.inc(1);
+        match r {
+            Ok((report, output)) => {
+                pb.suspend(|| print_report(path, &report, output.as_deref(), ctx));
+                reports.push(FileReport {
+                    path: path.clone(),
+                    report: Some(report),
+                    output,
+                    error: None,
+                });
+            }
+            Err(e) => {
+                failed = true;
+                pb.suspend(|| file_error(path, format!("{e:#}")));
+                reports.push(FileReport {
+                    path: path.clone(),
+                    report: None,
+                    output: None,
+                    error: Some(format!("{e:#}")),
+                });
+            }
+        }
+    }
+    pb.finish_and_clear();
+    ctx.json(&reports);
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn one(
+    path: &Path,
+    out: Option<&Path>,
+    opts: &Options,
+    used: &mut std::collections::HashSet<std::ffi::OsString>,
+) -> Result<(Report, Option<PathBuf>)> {
+    let data = fs::read(path).context("cannot read it")?;
+    let cleaned = baram_sanitize::clean(&data, opts)
+        .map_err(|e| anyhow::anyhow!("{e}; no cleaned copy written"))?;
+    let Some(out) = out else {
+        return Ok((cleaned.report, None));
+    };
+    let name = path.file_name().context("no file name")?.to_os_string();
+    if !used.insert(name.clone()) {
+        anyhow::bail!(
+            "another input has the same file name {:?}; clean them into different folders",
+            name
+        );
+    }
+    let dest = out.join(&name);
+    if dest.canonicalize().ok() == path.canonicalize().ok() {
+        anyhow::bail!("the output would overwrite the input; choose another -o folder");
+    }
+    let mut tmp =
+        tempfile::NamedTempFile::new_in(out).context("cannot write to the output folder")?;
+    std::io::Write::write_all(&mut tmp, &cleaned.data).context("cannot write the cleaned copy")?;
+    tmp.persist(&dest)
+        .with_context(|| format!("cannot write {}", dest.display()))?;
+    Ok((cleaned.report, Some(dest)))
+}
+
+fn print_report(path: &Path, r: &Report, output: Option<&Path>, ctx: &Ctx) {
+    if ctx.json || ctx.quiet {
+        return;
+    }
+    let verb = if output.is_some() { "removed" } else { "found" };
+    if r.is_clean() {
+        println!(
+            "{}: {} — nothing identifying {verb}",
+            path.display(),
+            r.format
+        );
+    } else {
+        println!(
+            "{}: {} — {} finding(s) {verb}",
+            path.display(),
+            r.format,
+            r.findings.len()
+        );
+    }
+    if let Some(rs) = &r.redstar {
+        println!(
+            "  ! Red Star OS watermark: {} machine(s), disk serials: {}",
+            rs.blocks,
+            rs.serials.join(", ")
+        );
+    }
+    for f in &r.findings {
+        println!(
+            "  - {:<10} {}{}{}",
+            serde_json::to_value(f.category)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default(),
+            f.field,
+            f.value
+                .as_ref()
+                .map(|v| format!(": {v}"))
+                .unwrap_or_default(),
+            f.offset.map(|o| format!(" (byte {o})")).unwrap_or_default()
+        );
+    }
+    if let Some(o) = output {
+        println!("  -> {}", o.display());
+    }
+}
