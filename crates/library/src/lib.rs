@@ -585,46 +585,26 @@ impl Library {
         // 4. The item, its tags and its index entry, and the end of the pending
         //    mark, in one transaction.
         let tx = self.conn.transaction().map_err(Error::from)?;
-        tx.execute(
-            "INSERT INTO items (hash, original_hash, size, title, file_name, lang, kind, format, mime,
-                value, series, episode, media, findings, sanitized, added_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
-            params![
-                hash,
-                original_hash,
-                stored.len() as i64,
-                title,
-                file_name,
-                opts.lang,
-                kind.as_str(),
-                format_name,
-                mime,
-                opts.value,
-                opts.series,
-                opts.episode,
-                media_json,
-                report.to_string(),
-                sanitized,
-                now
-            ],
-        )
-        .map_err(Error::from)?;
-        let id = tx.last_insert_rowid();
-        let mut tags = opts.tags.clone();
-        tags.sort();
-        tags.dedup();
-        for t in &tags {
-            tx.execute(
-                "INSERT OR IGNORE INTO tags(item_id, tag) VALUES (?1, ?2)",
-                params![id, t],
-            )
-            .map_err(Error::from)?;
-        }
-        tx.execute(
-            "INSERT INTO items_fts(rowid, title, file_name, series, tags) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![id, title, file_name, opts.series, tags.join(" ")],
-        )
-        .map_err(Error::from)?;
+        let row = NewRow {
+            hash: &hash,
+            original_hash: &original_hash,
+            size: stored.len() as u64,
+            title: &title,
+            file_name,
+            lang: &opts.lang,
+            kind,
+            format: &format_name,
+            mime: &mime,
+            value: opts.value,
+            series: opts.series.as_deref(),
+            episode: opts.episode,
+            media: media_json.as_deref(),
+            findings: &report.to_string(),
+            sanitized,
+            added_at: now,
+            tags: &opts.tags,
+        };
+        let id = insert_row(&tx, &row)?;
         tx.execute("DELETE FROM pending WHERE hash = ?1", [&hash])
             .map_err(Error::from)?;
         tx.commit().map_err(Error::from)?;
@@ -900,11 +880,120 @@ impl Library {
         Ok(rep)
     }
 
-    /// Runs a closure inside one catalog transaction (for bulk tools and
-    /// benchmarks that insert many rows directly).
+}
+
+/// One catalog row, as [`Library::add_bytes`] writes it.
+struct NewRow<'a> {
+    hash: &'a str,
+    original_hash: &'a str,
+    size: u64,
+    title: &'a str,
+    file_name: &'a str,
+    lang: &'a str,
+    kind: Kind,
+    format: &'a str,
+    mime: &'a str,
+    value: u8,
+    series: Option<&'a str>,
+    episode: Option<u32>,
+    media: Option<&'a str>,
+    findings: &'a str,
+    sanitized: bool,
+    added_at: i64,
+    tags: &'a [String],
+}
+
+/// Inserts an item, its tags and its search-index entry inside `tx`.
+fn insert_row(tx: &rusqlite::Transaction<'_>, r: &NewRow<'_>) -> Result<i64, Error> {
+    tx.execute(
+        "INSERT INTO items (hash, original_hash, size, title, file_name, lang, kind, format, mime,
+            value, series, episode, media, findings, sanitized, added_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+        params![
+            r.hash,
+            r.original_hash,
+            r.size as i64,
+            r.title,
+            r.file_name,
+            r.lang,
+            r.kind.as_str(),
+            r.format,
+            r.mime,
+            r.value,
+            r.series,
+            r.episode,
+            r.media,
+            r.findings,
+            r.sanitized,
+            r.added_at
+        ],
+    )?;
+    let id = tx.last_insert_rowid();
+    let mut tags = r.tags.to_vec();
+    tags.sort();
+    tags.dedup();
+    for t in &tags {
+        tx.execute(
+            "INSERT OR IGNORE INTO tags(item_id, tag) VALUES (?1, ?2)",
+            params![id, t],
+        )?;
+    }
+    tx.execute(
+        "INSERT INTO items_fts(rowid, title, file_name, series, tags) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![id, r.title, r.file_name, r.series, tags.join(" ")],
+    )?;
+    Ok(id)
+}
+
+/// A catalog row for [`Library::bench_fill`].
+#[doc(hidden)]
+pub struct BenchRow {
+    pub title: String,
+    pub file_name: String,
+    pub kind: Kind,
+    pub series: Option<String>,
+    pub episode: Option<u32>,
+    pub tags: Vec<String>,
+    pub value: u8,
+}
+
+impl Library {
+    /// Fills the catalog with rows written exactly as `add` writes them, in
+    /// one transaction and without blobs. Only for the catalog benchmark
+    /// (bench/catalog.sh): a workspace filled so fails `library check`.
     #[doc(hidden)]
-    pub fn conn_for_bench(&mut self) -> &mut Connection {
-        &mut self.conn
+    pub fn bench_fill(&mut self, rows: impl IntoIterator<Item = BenchRow>) -> Result<u64, Error> {
+        self.need_writer()?;
+        let tx = self.conn.transaction()?;
+        let mut n = 0u64;
+        for r in rows {
+            let hash = hash_bytes(format!("bench {n} {}", r.title).as_bytes());
+            insert_row(
+                &tx,
+                &NewRow {
+                    hash: &hash,
+                    original_hash: &hash,
+                    size: 1000 + n,
+                    title: &r.title,
+                    file_name: &r.file_name,
+                    lang: "ko",
+                    kind: r.kind,
+                    format: "txt",
+                    mime: "text/plain",
+                    value: r.value,
+                    series: r.series.as_deref(),
+                    episode: r.episode,
+                    media: None,
+                    findings: "{}",
+                    sanitized: true,
+                    added_at: 0,
+                    tags: &r.tags,
+                },
+            )?;
+            n += 1;
+        }
+        tx.commit()?;
+        Ok(n)
     }
 }
 
