@@ -181,11 +181,8 @@ fn application(
             out.extend_from_slice(&[3, 1, lc[0], lc[1], 0]);
             if extra {
                 found.add(
-                    Finding::new(
-                        Category::Other,
-                        format!("GIF {} extra data", printable(id)),
-                    )
-                    .at(at),
+                    Finding::new(Category::Other, format!("GIF {} extra data", printable(id)))
+                        .at(at),
                 );
             }
             return;

@@ -110,10 +110,7 @@ pub(crate) fn clean(data: &[u8], opts: &Options, found: &mut Found) -> Result<Ve
         }
         // Every other marker has a 2-byte length that counts itself.
         let len_bytes = data.get(pos..pos + 2).ok_or_else(|| {
-            Error::malformed(
-                F,
-                format!("segment length at byte {pos} runs past the end"),
-            )
+            Error::malformed(F, format!("segment length at byte {pos} runs past the end"))
         })?;
         let len = u16::from_be_bytes([len_bytes[0], len_bytes[1]]) as usize;
         if len < 2 {
@@ -231,7 +228,9 @@ struct Seen<'a> {
 pub(crate) fn entropy_end(data: &[u8], start: usize) -> Result<usize, Error> {
     let mut i = start;
     loop {
-        let rel = data.get(i..).and_then(|s| s.iter().position(|&b| b == 0xFF));
+        let rel = data
+            .get(i..)
+            .and_then(|s| s.iter().position(|&b| b == 0xFF));
         let Some(rel) = rel else {
             return Err(Error::malformed(
                 F,
@@ -307,12 +306,10 @@ fn app(
             *seen.exif = true;
             let orientation = if first { exif_orientation(tiff) } else { None };
             let canon = orientation.map(minimal_exif);
-            if let Some(c) = &canon {
-                if c.as_slice() == p {
-                    // Already the minimal EXIF baram writes: nothing to remove.
-                    write_segment(out, 0xE1, p);
-                    return;
-                }
+            if canon.as_deref() == Some(p) {
+                // Already the minimal EXIF baram writes: nothing to remove.
+                write_segment(out, 0xE1, p);
+                return;
             }
             found.add(
                 Finding::new(Category::Other, "JPEG APP1 EXIF")
@@ -373,16 +370,23 @@ fn app(
             write_segment(out, 0xEE, &p[..12]);
         }
         _ => found.add(
-            Finding::new(Category::Other, format!("JPEG APP{n} {id}").trim_end().to_string())
-                .value(format!("{} bytes", payload.len()))
-                .at(at),
+            Finding::new(
+                Category::Other,
+                format!("JPEG APP{n} {id}").trim_end().to_string(),
+            )
+            .value(format!("{} bytes", payload.len()))
+            .at(at),
         ),
     }
 }
 
 /// The NUL-terminated identifier that starts most APPn payloads.
 fn app_id(p: &[u8]) -> String {
-    let end = p.iter().take(40).position(|&b| b == 0).unwrap_or(p.len().min(16));
+    let end = p
+        .iter()
+        .take(40)
+        .position(|&b| b == 0)
+        .unwrap_or(p.len().min(16));
     printable(&p[..end])
 }
 
@@ -568,7 +572,10 @@ fn gps_tag(tag: u16) -> &'static str {
         "GPSDifferential",
         "GPSHPositioningError",
     ];
-    NAMES.get(tag as usize).copied().unwrap_or("GPS unknown tag")
+    NAMES
+        .get(tag as usize)
+        .copied()
+        .unwrap_or("GPS unknown tag")
 }
 
 fn type_size(t: u16) -> Option<usize> {
@@ -588,7 +595,11 @@ fn type_size(t: u16) -> Option<usize> {
 pub(crate) fn report_exif(tiff: &[u8], base: usize, prefix: &str, found: &mut Found) {
     let Some(t) = Tiff::new(tiff) else {
         found.add(
-            Finding::new(Category::Other, format!("{prefix} (unreadable TIFF header)")).at(base),
+            Finding::new(
+                Category::Other,
+                format!("{prefix} (unreadable TIFF header)"),
+            )
+            .at(base),
         );
         return;
     };
@@ -686,10 +697,10 @@ pub(crate) fn report_exif(tiff: &[u8], base: usize, prefix: &str, found: &mut Fo
                     .at(file_at),
             );
         }
-        if kind == Ifd::Zero {
-            if let Some(next) = t.u32(off + 2 + count as usize * 12) {
-                queue.push((next as usize, Ifd::One));
-            }
+        if kind == Ifd::Zero
+            && let Some(next) = t.u32(off + 2 + count as usize * 12)
+        {
+            queue.push((next as usize, Ifd::One));
         }
     }
     if problems > 0 {
@@ -905,7 +916,10 @@ pub(crate) fn report_photoshop(p: &[u8], base: usize, found: &mut Found) {
         if &p[i..i + 4] != b"8BIM" {
             break;
         }
-        let Some(id) = p.get(i + 4..i + 6).map(|b| u16::from_be_bytes([b[0], b[1]])) else {
+        let Some(id) = p
+            .get(i + 4..i + 6)
+            .map(|b| u16::from_be_bytes([b[0], b[1]]))
+        else {
             break;
         };
         let Some(&nlen) = p.get(i + 6) else { break };
@@ -948,7 +962,9 @@ pub(crate) fn report_iptc(p: &[u8], base: usize, found: &mut Found) {
             break;
         }
         let start = i + 5;
-        let Some(v) = p.get(start..start + len) else { break };
+        let Some(v) = p.get(start..start + len) else {
+            break;
+        };
         if let Some((name, cat)) = iptc_tag(rec, ds) {
             found.add(
                 Finding::new(cat, format!("IPTC {name}"))
@@ -981,7 +997,9 @@ mod tests {
 
     #[test]
     fn entropy_stuffing_and_restarts_are_data() {
-        let scan = [0x12, 0xFF, 0x00, 0x34, 0xFF, 0xD3, 0x56, 0xFF, 0xFF, 0x00, 0x01];
+        let scan = [
+            0x12, 0xFF, 0x00, 0x34, 0xFF, 0xD3, 0x56, 0xFF, 0xFF, 0x00, 0x01,
+        ];
         let j = shell(&scan);
         let (out, f) = run(&j).unwrap();
         assert_eq!(out, j);

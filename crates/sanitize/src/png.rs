@@ -29,7 +29,11 @@ pub(crate) fn crc32(data: &[u8]) -> u32 {
         for (n, e) in t.iter_mut().enumerate() {
             let mut c = n as u32;
             for _ in 0..8 {
-                c = if c & 1 != 0 { 0xEDB8_8320 ^ (c >> 1) } else { c >> 1 };
+                c = if c & 1 != 0 {
+                    0xEDB8_8320 ^ (c >> 1)
+                } else {
+                    c >> 1
+                };
             }
             *e = c;
         }
@@ -96,7 +100,10 @@ pub(crate) fn clean(data: &[u8], opts: &Options, found: &mut Found) -> Result<Ve
         let name = String::from_utf8_lossy(&ty).to_string();
         if &ty == b"IEND" {
             if len != 0 {
-                return Err(Error::malformed(F, format!("IEND at byte {at} is not empty")));
+                return Err(Error::malformed(
+                    F,
+                    format!("IEND at byte {at} is not empty"),
+                ));
             }
             out.extend_from_slice(whole);
             break;
@@ -223,7 +230,11 @@ fn report(ty: &[u8; 4], body: &[u8], at: usize, found: &mut Found) {
             let prof = rest.get(1..).and_then(inflate).unwrap_or_default();
             found.add(
                 Finding::new(Category::Other, "PNG iCCP ICC profile")
-                    .value(format!("'{}', {}", printable(name), jpeg::icc_summary(&prof)))
+                    .value(format!(
+                        "'{}', {}",
+                        printable(name),
+                        jpeg::icc_summary(&prof)
+                    ))
                     .at(at),
             );
         }

@@ -74,7 +74,10 @@ pub(crate) fn clean(data: &[u8], opts: &Options, found: &mut Found) -> Result<Ve
         id => {
             return Err(Error::malformed(
                 F,
-                format!("first chunk at byte 12 is '{}', not VP8/VP8L/VP8X", name(id)),
+                format!(
+                    "first chunk at byte 12 is '{}', not VP8/VP8L/VP8X",
+                    name(id)
+                ),
             ));
         }
     };
@@ -162,9 +165,8 @@ fn anmf(c: &Chunk, found: &mut Found) -> Result<Vec<u8>, Error> {
     let start = c.at + 8;
     // The chunk body as a slice of the whole file keeps error offsets right;
     // rebuild a view: offsets are relative to the frame body.
-    let inner = chunks(c.body, 16, c.body.len()).map_err(|e| {
-        Error::malformed(F, format!("in ANMF frame at byte {}: {e}", c.at))
-    })?;
+    let inner = chunks(c.body, 16, c.body.len())
+        .map_err(|e| Error::malformed(F, format!("in ANMF frame at byte {}: {e}", c.at)))?;
     let mut out = c.body[..16].to_vec();
     for s in inner {
         match &s.id {

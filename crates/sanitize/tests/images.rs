@@ -3,8 +3,7 @@
 //! and the pixels must be the same.
 
 use baram_sanitize::{
-    Category, Error, Format, Options, clean, clean_as, detect, fixtures, fixtures::PLANTED,
-    redstar,
+    Category, Error, Format, Options, clean, clean_as, detect, fixtures, fixtures::PLANTED, redstar,
 };
 use proptest::prelude::*;
 use std::path::Path;
@@ -30,7 +29,12 @@ fn all() -> Vec<(&'static str, Format, Vec<u8>, Vec<&'static str>)> {
         "Thumbnail Width                 : 2",
     ];
     vec![
-        ("exif.jpg", Format::Jpeg, fixtures::jpeg_with_exif(), jpeg_want.clone()),
+        (
+            "exif.jpg",
+            Format::Jpeg,
+            fixtures::jpeg_with_exif(),
+            jpeg_want.clone(),
+        ),
         (
             "progressive.jpg",
             Format::Jpeg,
@@ -169,7 +173,11 @@ const FORBIDDEN: &[&str] = &[
 fn assert_clean_for_exiftool(path: &Path) {
     let tags = exiftool(path, &["-a", "-G1", "-u"]);
     for p in PLANTED {
-        assert!(!tags.contains(p), "{p} survived in {}:\n{tags}", path.display());
+        assert!(
+            !tags.contains(p),
+            "{p} survived in {}:\n{tags}",
+            path.display()
+        );
     }
     for line in tags.lines() {
         // The file system's own dates are not in the file.
@@ -189,10 +197,18 @@ fn assert_clean_for_exiftool(path: &Path) {
         }
     }
     let verbose = exiftool(path, &["-v3"]).to_lowercase();
-    assert!(!verbose.contains("trailer"), "trailer in {}:\n{verbose}", path.display());
+    assert!(
+        !verbose.contains("trailer"),
+        "trailer in {}:\n{verbose}",
+        path.display()
+    );
     assert!(!verbose.contains("eof"), "{verbose}");
     for p in PLANTED {
-        assert!(!verbose.contains(&p.to_lowercase()), "{p} in -v3 of {}", path.display());
+        assert!(
+            !verbose.contains(&p.to_lowercase()),
+            "{p} in -v3 of {}",
+            path.display()
+        );
     }
 }
 
@@ -205,12 +221,15 @@ fn exiftool_sees_planted_data_and_none_after_cleaning() {
         std::fs::write(&before, &data).unwrap();
         let tags = exiftool(&before, &["-a", "-G1", "-u"]);
         for w in &want {
-            assert!(tags.contains(w), "exiftool does not show '{w}' in {name}:\n{tags}");
+            assert!(
+                tags.contains(w),
+                "exiftool does not show '{w}' in {name}:\n{tags}"
+            );
         }
         // The only warning allowed is the planted text chunk after PNG IDAT.
-        let bad = tags
-            .lines()
-            .any(|l| l.contains("Warning") && !l.contains("[minor] Text/EXIF chunk(s) found after PNG IDAT"));
+        let bad = tags.lines().any(|l| {
+            l.contains("Warning") && !l.contains("[minor] Text/EXIF chunk(s) found after PNG IDAT")
+        });
         assert!(!bad, "fixture {name} is not valid for exiftool:\n{tags}");
 
         let cleaned = clean(&data, &Options::default()).unwrap();
@@ -238,7 +257,11 @@ fn reports_name_what_was_found() {
                 .any(|f| f.field == field && f.value.as_deref().is_some_and(|v| v.contains(value)))
         };
         let cats = |c: Category| r.findings.iter().any(|f| f.category == c);
-        assert!(has("XMP dc:creator", "KimCheolsu"), "{name}: {:#?}", r.findings);
+        assert!(
+            has("XMP dc:creator", "KimCheolsu"),
+            "{name}: {:#?}",
+            r.findings
+        );
         if name.ends_with(".gif") {
             assert!(has("GIF comment", "planted comment"));
             assert!(has("GIF plain text extension", "KimCheolsu"));
@@ -287,7 +310,11 @@ fn cleaning_is_idempotent_and_deterministic() {
         assert_eq!(a.data, b.data, "{name}");
         let again = clean_as(format, &a.data, &Options::default()).unwrap();
         assert_eq!(again.data, a.data, "{name}");
-        assert!(again.report.is_clean(), "{name}: {:#?}", again.report.findings);
+        assert!(
+            again.report.is_clean(),
+            "{name}: {:#?}",
+            again.report.findings
+        );
     }
 }
 
@@ -319,7 +346,10 @@ fn cleaned_jpeg_keeps_jfif_and_adobe_without_thumbnail() {
     let p = dir.path().join("c.jpg");
     std::fs::write(&p, &c.data).unwrap();
     let tags = exiftool(&p, &["-a", "-G1", "-u"]);
-    assert!(tags.contains("Color Transform                 : YCbCr"), "{tags}");
+    assert!(
+        tags.contains("Color Transform                 : YCbCr"),
+        "{tags}"
+    );
     assert!(tags.contains("JFIF Version"), "{tags}");
     assert!(!tags.contains("ICC"), "{tags}");
 }
@@ -341,7 +371,10 @@ fn keep_icc_keeps_only_the_profile() {
         let p = dir.path().join(name);
         std::fs::write(&p, &c.data).unwrap();
         let tags = exiftool(&p, &["-a", "-G1", "-u"]);
-        assert!(tags.contains("[ICC_Profile]"), "{name}: profile gone:\n{tags}");
+        assert!(
+            tags.contains("[ICC_Profile]"),
+            "{name}: profile gone:\n{tags}"
+        );
         for pl in PLANTED {
             assert!(!tags.contains(pl), "{pl} survived in {name} (keep_icc)");
         }
@@ -350,25 +383,33 @@ fn keep_icc_keeps_only_the_profile() {
             assert!(c.data.windows(icc.len()).any(|w| w == icc), "{name}");
         }
         if format == Format::Webp {
-            assert!(tags.contains("WebP Flags                      : ICC Profile"), "{tags}");
+            assert!(
+                tags.contains("WebP Flags                      : ICC Profile"),
+                "{tags}"
+            );
         }
         let again = clean(&c.data, &keep).unwrap();
         assert_eq!(again.data, c.data);
         assert!(again.report.is_clean());
         // Without keep_icc the kept profile is then removed and reported.
         let strict = clean(&c.data, &Options::default()).unwrap();
-        assert!(strict.report.findings.iter().any(|f| f.field.contains("ICC")));
+        assert!(
+            strict
+                .report
+                .findings
+                .iter()
+                .any(|f| f.field.contains("ICC"))
+        );
     }
 }
 
 #[test]
 fn bytes_after_the_end_are_a_reported_trailer() {
     let dir = tempfile::tempdir().unwrap();
-    for (name, format, data, _) in all().into_iter().chain(
-        plain()
-            .into_iter()
-            .map(|(n, f, d)| (n, f, d, Vec::new())),
-    ) {
+    for (name, format, data, _) in all()
+        .into_iter()
+        .chain(plain().into_iter().map(|(n, f, d)| (n, f, d, Vec::new())))
+    {
         let mut t = data.clone();
         t.extend_from_slice(b"planted-host trailing bytes");
         let c = clean(&t, &Options::default()).unwrap();
@@ -381,7 +422,11 @@ fn bytes_after_the_end_are_a_reported_trailer() {
         assert_eq!(tr.len(), 1, "{name}: {:#?}", c.report.findings);
         assert_eq!(tr[0].offset, Some(data.len() as u64), "{name}");
         assert_eq!(tr[0].value.as_deref(), Some("27 bytes"));
-        assert_eq!(c.data, clean(&data, &Options::default()).unwrap().data, "{name}");
+        assert_eq!(
+            c.data,
+            clean(&data, &Options::default()).unwrap().data,
+            "{name}"
+        );
         let p = dir.path().join(format!("t-{name}"));
         std::fs::write(&p, &c.data).unwrap();
         assert_clean_for_exiftool(&p);
@@ -433,7 +478,10 @@ fn red_star_chains_of_one_two_three_blocks() {
                 &Options::default(),
             )
             .unwrap();
-            assert_eq!(c2.data, c.data, "{name}: different chains, different output");
+            assert_eq!(
+                c2.data, c.data,
+                "{name}: different chains, different output"
+            );
             assert!(!c.data.ends_with(b"EOF"));
             assert!(redstar::find_trailer(&c.data).is_none());
             let again = clean(&c.data, &Options::default()).unwrap();
@@ -455,7 +503,12 @@ fn red_star_chain_after_other_trailing_bytes() {
     let c = clean(&t, &Options::default()).unwrap();
     assert_eq!(c.data, jpeg);
     assert_eq!(c.report.redstar.unwrap().serials, vec!["SERIAL-A"]);
-    assert!(c.report.findings.iter().any(|f| f.category == Category::Trailer));
+    assert!(
+        c.report
+            .findings
+            .iter()
+            .any(|f| f.category == Category::Trailer)
+    );
 }
 
 fn assert_refused(format: Format, data: &[u8], what: &str) -> String {
@@ -463,7 +516,10 @@ fn assert_refused(format: Format, data: &[u8], what: &str) -> String {
         Ok(_) => panic!("{what}: accepted"),
         Err(e @ (Error::Malformed { .. } | Error::Unsupported { .. })) => {
             let msg = e.to_string();
-            assert!(msg.contains("byte"), "{what}: message names no offset: {msg}");
+            assert!(
+                msg.contains("byte"),
+                "{what}: message names no offset: {msg}"
+            );
             msg
         }
         Err(e) => panic!("{what}: wrong error {e}"),
@@ -507,7 +563,10 @@ fn lengths_past_the_end_are_refused() {
     let app1 = j.windows(2).position(|w| w == [0xFF, 0xE1]).unwrap();
     j[app1 + 2] = 0xFF;
     let m = assert_refused(Format::Jpeg, &j, "jpeg");
-    assert!(m.contains(&format!("segment at byte {app1} runs past the end")), "{m}");
+    assert!(
+        m.contains(&format!("segment at byte {app1} runs past the end")),
+        "{m}"
+    );
 
     // PNG: a chunk length beyond the file.
     let mut p = fixtures::png_plain();
@@ -552,7 +611,10 @@ fn unknown_structures_are_refused_not_passed() {
     chunk.extend_from_slice(&crc.sum().to_be_bytes());
     p.splice(33..33, chunk);
     let m = assert_refused(Format::Png, &p, "critical chunk");
-    assert!(m.contains("cannot clean") && m.contains("ZZZZ at byte 33"), "{m}");
+    assert!(
+        m.contains("cannot clean") && m.contains("ZZZZ at byte 33"),
+        "{m}"
+    );
     // JPEG-LS.
     let mut j = fixtures::jpeg_plain();
     let sof = j.windows(2).position(|w| w == [0xFF, 0xC0]).unwrap();
@@ -630,7 +692,10 @@ fn apply(data: &mut Vec<u8>, e: &Edit) {
 fn edit() -> impl Strategy<Value = Edit> {
     prop_oneof![
         (any::<usize>(), 1..=255u8).prop_map(|(i, b)| Edit::Flip(i, b)),
-        (any::<usize>(), prop_oneof![Just(0u8), Just(0xFF), any::<u8>()])
+        (
+            any::<usize>(),
+            prop_oneof![Just(0u8), Just(0xFF), any::<u8>()]
+        )
             .prop_map(|(i, b)| Edit::Set(i, b)),
         (any::<usize>(), proptest::collection::vec(any::<u8>(), 1..8))
             .prop_map(|(i, v)| Edit::Insert(i, v)),
