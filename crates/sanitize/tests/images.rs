@@ -356,7 +356,10 @@ fn cleaned_jpeg_keeps_jfif_and_adobe_without_thumbnail() {
 
 #[test]
 fn keep_icc_keeps_only_the_profile() {
-    let keep = Options { keep_icc: true };
+    let keep = Options {
+        keep_icc: true,
+        ..Default::default()
+    };
     let icc = fixtures::icc_profile();
     let dir = tempfile::tempdir().unwrap();
     for (name, format, data, _) in all() {
@@ -705,14 +708,15 @@ fn edit() -> impl Strategy<Value = Edit> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(400))]
+    // 256 cases by default; PROPTEST_CASES=20000 for a longer run.
     /// Random mutations never panic; whatever is accepted cleans to a file
     /// that parses again, unchanged and clean (the fuzz targets' property).
     #[test]
-    fn mutations_never_panic(which in 0..10usize,
+    fn mutations_never_panic(which in 0..11usize,
                              edits in proptest::collection::vec(edit(), 1..6)) {
         let mut fx: Vec<(Format, Vec<u8>)> = all().into_iter().map(|(_, f, d, _)| (f, d)).collect();
         fx.extend(plain().into_iter().map(|(_, f, d)| (f, d)));
+        fx.push((Format::Webp, fixtures::webp_animated_with_exif()));
         let (format, mut data) = fx.swap_remove(which % fx.len());
         for e in &edits {
             apply(&mut data, e);
@@ -723,6 +727,47 @@ proptest! {
             prop_assert_eq!(&again.data, &c.data);
             prop_assert!(again.report.is_clean(), "{:?}", again.report.findings);
         }
-        let _ = clean(&data, &Options { keep_icc: true });
+        let _ = clean(&data, &Options {
+        keep_icc: true,
+        ..Default::default()
+    });
     }
+}
+
+#[test]
+fn animated_webp_keeps_frames_and_loses_metadata() {
+    let data = fixtures::webp_animated_with_exif();
+    let dir = tempfile::tempdir().unwrap();
+    let before = dir.path().join("anim.webp");
+    std::fs::write(&before, &data).unwrap();
+    let tags = exiftool(&before, &["-a", "-G1", "-u"]);
+    for w in [
+        "KimCheolsu",
+        "PLANTED-SERIAL-4471",
+        "GPS Latitude",
+        "Animation",
+    ] {
+        assert!(tags.contains(w), "{w} not shown:\n{tags}");
+    }
+    let c = clean(&data, &Options::default()).unwrap();
+    let private = c
+        .report
+        .findings
+        .iter()
+        .find(|f| f.field == "WebP chunk 'PRVT'")
+        .expect("chunk inside the frame reported");
+    let at = private.offset.unwrap() as usize;
+    assert_eq!(&data[at..at + 4], b"PRVT", "offset points at the chunk");
+    // Both frames and the animation header survive; flags: animation only.
+    let d = &c.data;
+    assert_eq!(d.windows(4).filter(|w| w == b"ANMF").count(), 2);
+    assert_eq!(d.windows(4).filter(|w| w == b"VP8L").count(), 2);
+    assert!(d.windows(4).any(|w| w == b"ANIM"));
+    assert_eq!(d[20], 0x02);
+    let after = dir.path().join("clean-anim.webp");
+    std::fs::write(&after, d).unwrap();
+    assert_clean_for_exiftool(&after);
+    let again = clean(d, &Options::default()).unwrap();
+    assert_eq!(&again.data, d);
+    assert!(again.report.is_clean());
 }
