@@ -102,7 +102,7 @@ impl Kind {
 
 impl std::fmt::Display for Kind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+        f.pad(self.as_str())
     }
 }
 
@@ -504,6 +504,13 @@ impl Library {
                 };
                 (original.into(), rep, false)
             };
+        // The findings keep the original's hash: the stored copy is the
+        // cleaned one, and two originals that differ only in what was removed
+        // (say, two Red Star chains) are one item.
+        let mut report = report;
+        if let Some(obj) = report.as_object_mut() {
+            obj.insert("original_hash".into(), original_hash.clone().into());
+        }
         let redstar_blocks = report
             .get("redstar")
             .and_then(|r| r.get("blocks"))

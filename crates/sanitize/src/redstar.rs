@@ -71,7 +71,7 @@ fn decrypt_block(block: &[u8]) -> String {
 
 /// Decodes a run of whole 24-byte blocks (the payload without footer).
 pub fn parse_blocks(payload: &[u8], offset: u64) -> Option<RedStarMark> {
-    if payload.is_empty() || payload.len() % BLOCK_LEN != 0 {
+    if payload.is_empty() || !payload.len().is_multiple_of(BLOCK_LEN) {
         return None;
     }
     Some(RedStarMark {
@@ -91,7 +91,7 @@ pub fn find_trailer(data: &[u8]) -> Option<(RedStarMark, usize)> {
         return None;
     }
     let len = u32::from_le_bytes(data[n - 7..n - 3].try_into().ok()?) as usize;
-    if len == 0 || len % BLOCK_LEN != 0 || len > n - FOOTER_LEN {
+    if len == 0 || !len.is_multiple_of(BLOCK_LEN) || len > n - FOOTER_LEN {
         return None;
     }
     let start = n - FOOTER_LEN - len;
