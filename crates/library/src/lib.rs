@@ -560,7 +560,7 @@ impl Library {
             .into());
         }
         // 3. Media facts from the stored copy.
-        let guessed = guess_kind(format, &file_name);
+        let guessed = guess_kind(format, file_name);
         let media = if matches!(guessed, Kind::Video | Kind::Audio) {
             match media::probe(&self.store.path(&hash)) {
                 Ok(m) => m,
@@ -886,7 +886,6 @@ impl Library {
         }
         Ok(rep)
     }
-
 }
 
 /// One catalog row, as [`Library::add_bytes`] writes it.
