@@ -29,6 +29,8 @@ enum Ctx {
     Strl,
     Odml,
     Movi,
+    /// Inside a `LIST rec ` of `movi`: no further nesting.
+    Rec,
 }
 
 fn le32(d: &[u8], at: usize) -> Option<u32> {
@@ -192,10 +194,10 @@ impl Walker<'_> {
                 (Ctx::Strl, None) => matches!(&id, b"strh" | b"strf" | b"strd" | b"indx" | b"vprp"),
                 (Ctx::Odml, None) => &id == b"dmlh",
                 (Ctx::Movi, Some(b"rec ")) => {
-                    self.walk(dstart + 4, dend, Ctx::Movi)?;
+                    self.walk(dstart + 4, dend, Ctx::Rec)?;
                     true
                 }
-                (Ctx::Movi, None) => is_stream_chunk(&id),
+                (Ctx::Movi | Ctx::Rec, None) => is_stream_chunk(&id),
                 _ => false,
             };
             if !keep {
@@ -275,6 +277,9 @@ pub(crate) fn clean(data: &[u8], _opts: &Options, found: &mut Found) -> Result<V
             w.out[end] = 0;
         }
         first = false;
+    }
+    if first {
+        return Err(Error::malformed(F, "no RIFF 'AVI ' header at byte 0"));
     }
     let mut out = w.out;
     out.truncate(p);

@@ -414,7 +414,9 @@ fn strip_end_tag(data: &[u8], base: usize, found: &mut Found) -> Result<Option<u
             .filter(|s| s.bytes().all(|c| c.is_ascii_digit()))
             .and_then(|s| s.parse::<usize>().ok());
         match size {
-            Some(size) if size + 15 <= n && data[n - 15 - size..].starts_with(b"LYRICSBEGIN") => {
+            Some(size)
+                if size >= 11 && size + 15 <= n && data[n - 15 - size..].starts_with(b"LYRICSBEGIN") =>
+            {
                 let start = n - 15 - size;
                 found.add(
                     Finding::new(Category::Text, "Lyrics3 v2")
@@ -464,7 +466,12 @@ fn strip_end_tag(data: &[u8], base: usize, found: &mut Found) -> Result<Option<u
             ));
         }
         let start = n - total;
-        id3v2_len(&data[start..], base + start)?;
+        if id3v2_len(&data[start..], base + start)? != total {
+            return Err(Error::malformed(
+                F,
+                format!("ID3v2 tag at byte {} disagrees with its footer about its size", base + start),
+            ));
+        }
         report_id3v2(&data[start..], base + start, found);
         return Ok(Some(start));
     }
@@ -597,7 +604,9 @@ pub(crate) fn clean(data: &[u8], _opts: &Options, found: &mut Found) -> Result<V
 /// same stream.
 pub(crate) fn looks_like(data: &[u8]) -> bool {
     if data.len() >= 10 && data.starts_with(b"ID3") {
-        return id3v2_len(data, 0).is_ok();
+        // A well-formed header is enough: a tag that then runs past the end
+        // is refused by `clean` with the reason, not as an unknown file.
+        return (2..=4).contains(&data[3]) && data[4] != 0xff && syncsafe(&data[6..10]).is_some();
     }
     match parse_header(data) {
         Some(h) => data
@@ -614,19 +623,40 @@ mod tests {
     use crate::fixtures;
 
     #[test]
-    fn dump_fixtures() {
-        if let Ok(dir) = std::env::var("BARAM_DUMP") {
-            std::fs::write(format!("{dir}/tags.mp3"), fixtures::mp3_with_tags()).unwrap();
-            std::fs::write(format!("{dir}/appended.mp3"), fixtures::mp3_with_appended_tags()).unwrap();
-            std::fs::write(format!("{dir}/meta.mp4"), fixtures::mp4_with_metadata()).unwrap();
-            std::fs::write(format!("{dir}/mdatfirst.mp4"), fixtures::mp4_mdat_first()).unwrap();
-            for (name, f) in [("tags.mp3", fixtures::mp3_with_tags()), ("meta.mp4", fixtures::mp4_with_metadata()), ("mdatfirst.mp4", fixtures::mp4_mdat_first()), ("info.avi", fixtures::avi_with_info()), ("avix.avi", fixtures::avi_with_avix())] {
-                std::fs::write(format!("{dir}/{name}"), &f).unwrap();
-                match crate::clean(&f, &Default::default()) {
-                    Ok(c) => { std::fs::write(format!("{dir}/clean-{name}"), &c.data).unwrap(); for x in &c.report.findings { eprintln!("{name}: {x:?}"); } }
-                    Err(e) => eprintln!("{name}: ERROR {e}"),
-                }
-            }
+    fn frame_header() {
+        let h = parse_header(&[0xff, 0xfb, 0x90, 0xc0]).unwrap();
+        assert_eq!((h.version, h.layer, h.sample_rate, h.len, h.mono), (1, 3, 44100, 417, true));
+        // padding bit
+        assert_eq!(parse_header(&[0xff, 0xfb, 0x92, 0xc0]).unwrap().len, 418);
+        // MPEG-2 Layer III, 64 kbit/s, 22.05 kHz: 72 * 64000 / 22050 = 208
+        assert_eq!(parse_header(&[0xff, 0xf3, 0x80, 0xc0]).unwrap().len, 208);
+        // free format, bad bitrate, bad sample rate, reserved layer/version
+        for b in [[0xff, 0xfb, 0x00, 0xc0], [0xff, 0xfb, 0xf0, 0xc0], [0xff, 0xfb, 0x9c, 0xc0], [0xff, 0xf9, 0x90, 0xc0], [0xff, 0xeb, 0x90, 0xc0]] {
+            assert!(parse_header(&b).is_none(), "{b:x?}");
         }
+    }
+
+    #[test]
+    fn detection() {
+        assert!(looks_like(&fixtures::mp3_with_tags()));
+        assert!(looks_like(&fixtures::mp3_frames()));
+        // One frame header alone is not enough.
+        assert!(!looks_like(&fixtures::mp3_silent_frame()[..400]));
+        assert!(!looks_like(b"ID3\x03\x00\x00\x7f\x7f\x7f\x7f"));
+        assert!(!looks_like(b"plain text"));
+    }
+
+    #[test]
+    fn xing_tail_is_zeroed_once() {
+        let mut found = Found::default();
+        let out = clean(&fixtures::mp3_frames(), &Options::default(), &mut found).unwrap();
+        assert_eq!(found.findings.len(), 1);
+        assert_eq!(found.findings[0].value.as_deref(), Some("LAME3.100"));
+        // The Xing fields stay, the LAME tag is gone.
+        assert_eq!(&out[21..25], b"Info");
+        assert!(!out.windows(4).any(|w| w == b"LAME"));
+        let mut again = Found::default();
+        assert_eq!(clean(&out, &Options::default(), &mut again).unwrap(), out);
+        assert!(again.findings.is_empty());
     }
 }
