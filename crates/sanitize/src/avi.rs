@@ -39,14 +39,20 @@ fn le32(d: &[u8], at: usize) -> Option<u32> {
 
 fn id_str(id: &[u8]) -> String {
     id.iter()
-        .map(|&c| if (0x20..0x7f).contains(&c) { c as char } else { '?' })
+        .map(|&c| {
+            if (0x20..0x7f).contains(&c) {
+                c as char
+            } else {
+                '?'
+            }
+        })
         .collect()
 }
 
 fn info_category(id: &[u8]) -> Category {
     match id {
-        b"IART" | b"IENG" | b"ITCH" | b"ICMS" | b"ISRC" | b"ICOP" | b"IPRO" | b"IWRI"
-        | b"IDIR" | b"IEDT" | b"ICNM" | b"IPDS" | b"ISTR" => Category::Person,
+        b"IART" | b"IENG" | b"ITCH" | b"ICMS" | b"ISRC" | b"ICOP" | b"IPRO" | b"IWRI" | b"IDIR"
+        | b"IEDT" | b"ICNM" | b"IPDS" | b"ISTR" => Category::Person,
         b"ICRD" | b"IDIT" | b"ISMP" | b"IDAT" | b"DTIM" | b"YEAR" => Category::Time,
         b"ISFT" | b"IENC" => Category::Software,
         b"IARL" | b"ICNT" | b"ILOC" => Category::Location,
@@ -82,7 +88,9 @@ impl Walker<'_> {
                 while p + 8 <= body.len() {
                     let cid = &body[p..p + 4];
                     let n = le32(body, p + 4).unwrap_or(0) as usize;
-                    let v = body.get(p + 8..(p + 8).saturating_add(n).min(body.len())).unwrap_or(&[]);
+                    let v = body
+                        .get(p + 8..(p + 8).saturating_add(n).min(body.len()))
+                        .unwrap_or(&[]);
                     self.found.add(
                         Finding::new(info_category(cid), format!("AVI INFO {}", id_str(cid)))
                             .value(printable(v))
@@ -106,7 +114,8 @@ impl Walker<'_> {
             b"ISMP" => (Category::Time, "AVI ISMP timecode".to_string()),
             _ => (Category::Other, format!("AVI chunk '{}'", id_str(id))),
         };
-        self.found.add(Finding::new(cat, field).value(summary(body)).at(q));
+        self.found
+            .add(Finding::new(cat, field).value(summary(body)).at(q));
     }
 
     /// Walks the chunks in `[start, end)` of a list of kind `ctx`.
@@ -250,7 +259,11 @@ pub(crate) fn clean(data: &[u8], _opts: &Options, found: &mut Found) -> Result<V
             let rest = &data[p..];
             w.found.add(
                 Finding::new(Category::Trailer, "data after the last RIFF chunk")
-                    .value(format!("{} bytes: {}", rest.len(), printable(&rest[..rest.len().min(40)])))
+                    .value(format!(
+                        "{} bytes: {}",
+                        rest.len(),
+                        printable(&rest[..rest.len().min(40)])
+                    ))
                     .at(p),
             );
             break;

@@ -81,12 +81,20 @@ fn parse_header(b: &[u8]) -> Option<Header> {
         return None;
     }
     const BR_V1: [[u32; 15]; 3] = [
-        [0, 32, 64, 96, 128, 160, 192, 224, 256, 288, 320, 352, 384, 416, 448],
-        [0, 32, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384],
-        [0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320],
+        [
+            0, 32, 64, 96, 128, 160, 192, 224, 256, 288, 320, 352, 384, 416, 448,
+        ],
+        [
+            0, 32, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384,
+        ],
+        [
+            0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320,
+        ],
     ];
     const BR_V2: [[u32; 15]; 3] = [
-        [0, 32, 48, 56, 64, 80, 96, 112, 128, 144, 160, 176, 192, 224, 256],
+        [
+            0, 32, 48, 56, 64, 80, 96, 112, 128, 144, 160, 176, 192, 224, 256,
+        ],
         [0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160],
         [0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160],
     ];
@@ -127,9 +135,7 @@ fn syncsafe(b: &[u8]) -> Option<usize> {
     if b.len() < 4 || b.iter().take(4).any(|&x| x & 0x80 != 0) {
         return None;
     }
-    Some(
-        ((b[0] as usize) << 21) | ((b[1] as usize) << 14) | ((b[2] as usize) << 7) | b[3] as usize,
-    )
+    Some(((b[0] as usize) << 21) | ((b[1] as usize) << 14) | ((b[2] as usize) << 7) | b[3] as usize)
 }
 
 /// Total length of an ID3v2 tag starting at `data[0]` (`ID3` header), or an
@@ -171,12 +177,12 @@ fn id3v2_len(data: &[u8], at: usize) -> Result<usize, Error> {
 
 fn id3_category(id: &str) -> Category {
     match id {
-        "TPE1" | "TPE2" | "TPE3" | "TPE4" | "TCOM" | "TEXT" | "TOLY" | "TOPE" | "TOWN"
-        | "TENC" | "TPUB" | "TIPL" | "TMCL" | "IPLS" | "TRSN" | "TRSO" | "TSOP" | "TSO2"
-        | "TSOC" | "TP1" | "TP2" | "TP3" | "TP4" | "TCM" | "TXT" | "TOL" | "TOA" | "TEN"
-        | "TPB" | "IPL" | "WOAR" | "WAR" => Category::Person,
-        "TDRC" | "TYER" | "TDAT" | "TIME" | "TDRL" | "TDEN" | "TDTG" | "TORY" | "TDOR"
-        | "TRDA" | "TYE" | "TDA" | "TIM" | "TOR" | "TRD" => Category::Time,
+        "TPE1" | "TPE2" | "TPE3" | "TPE4" | "TCOM" | "TEXT" | "TOLY" | "TOPE" | "TOWN" | "TENC"
+        | "TPUB" | "TIPL" | "TMCL" | "IPLS" | "TRSN" | "TRSO" | "TSOP" | "TSO2" | "TSOC"
+        | "TP1" | "TP2" | "TP3" | "TP4" | "TCM" | "TXT" | "TOL" | "TOA" | "TEN" | "TPB" | "IPL"
+        | "WOAR" | "WAR" => Category::Person,
+        "TDRC" | "TYER" | "TDAT" | "TIME" | "TDRL" | "TDEN" | "TDTG" | "TORY" | "TDOR" | "TRDA"
+        | "TYE" | "TDA" | "TIM" | "TOR" | "TRD" => Category::Time,
         "TSSE" | "TSS" => Category::Software,
         "APIC" | "PIC" => Category::Thumbnail,
         "UFID" | "PRIV" | "UFI" | "MCDI" | "MCI" => Category::DeviceId,
@@ -228,7 +234,12 @@ fn report_id3v2(tag: &[u8], at: usize, found: &mut Found) {
     let flags = tag.get(5).copied().unwrap_or(0);
     let before = found.findings.len();
     let mut p = 10;
-    let end = tag.len() - if major == 4 && flags & 0x10 != 0 { 10 } else { 0 };
+    let end = tag.len()
+        - if major == 4 && flags & 0x10 != 0 {
+            10
+        } else {
+            0
+        };
     if flags & 0x40 != 0 {
         // Extended header.
         let ext = match major {
@@ -252,7 +263,10 @@ fn report_id3v2(tag: &[u8], at: usize, found: &mut Found) {
         let Ok(id) = std::str::from_utf8(&h[..idlen]) else {
             break;
         };
-        if !id.bytes().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit()) {
+        if !id
+            .bytes()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+        {
             break;
         }
         let size = match major {
@@ -383,7 +397,11 @@ fn strip_end_tag(data: &[u8], base: usize, found: &mut Found) -> Result<Option<u
             ] {
                 let v = printable(&b[a..e]);
                 if !v.is_empty() {
-                    found.add(Finding::new(cat, format!("ID3v1 TAG+ {name}")).value(v).at(base + s2 + a));
+                    found.add(
+                        Finding::new(cat, format!("ID3v1 TAG+ {name}"))
+                            .value(v)
+                            .at(base + s2 + a),
+                    );
                 }
             }
             return Ok(Some(s2));
@@ -399,7 +417,10 @@ fn strip_end_tag(data: &[u8], base: usize, found: &mut Found) -> Result<Option<u
         if size < 32 || total > n {
             return Err(Error::malformed(
                 F,
-                format!("APE tag footer at byte {} declares {total} bytes, more than the file holds", base + n - 32),
+                format!(
+                    "APE tag footer at byte {} declares {total} bytes, more than the file holds",
+                    base + n - 32
+                ),
             ));
         }
         let start = n - total;
@@ -415,7 +436,9 @@ fn strip_end_tag(data: &[u8], base: usize, found: &mut Found) -> Result<Option<u
             .and_then(|s| s.parse::<usize>().ok());
         match size {
             Some(size)
-                if size >= 11 && size + 15 <= n && data[n - 15 - size..].starts_with(b"LYRICSBEGIN") =>
+                if size >= 11
+                    && size + 15 <= n
+                    && data[n - 15 - size..].starts_with(b"LYRICSBEGIN") =>
             {
                 let start = n - 15 - size;
                 found.add(
@@ -428,7 +451,10 @@ fn strip_end_tag(data: &[u8], base: usize, found: &mut Found) -> Result<Option<u
             _ => {
                 return Err(Error::malformed(
                     F,
-                    format!("Lyrics3 v2 block ending at byte {} has an invalid size", base + n),
+                    format!(
+                        "Lyrics3 v2 block ending at byte {} has an invalid size",
+                        base + n
+                    ),
                 ));
             }
         }
@@ -450,7 +476,10 @@ fn strip_end_tag(data: &[u8], base: usize, found: &mut Found) -> Result<Option<u
             None => {
                 return Err(Error::malformed(
                     F,
-                    format!("Lyrics3 v1 end at byte {} without its beginning", base + n - 9),
+                    format!(
+                        "Lyrics3 v1 end at byte {} without its beginning",
+                        base + n - 9
+                    ),
                 ));
             }
         }
@@ -462,14 +491,20 @@ fn strip_end_tag(data: &[u8], base: usize, found: &mut Found) -> Result<Option<u
         if total > n || !data[n - total..].starts_with(b"ID3") {
             return Err(Error::malformed(
                 F,
-                format!("ID3v2 footer at byte {} does not match an ID3v2 header", base + n - 10),
+                format!(
+                    "ID3v2 footer at byte {} does not match an ID3v2 header",
+                    base + n - 10
+                ),
             ));
         }
         let start = n - total;
         if id3v2_len(&data[start..], base + start)? != total {
             return Err(Error::malformed(
                 F,
-                format!("ID3v2 tag at byte {} disagrees with its footer about its size", base + start),
+                format!(
+                    "ID3v2 tag at byte {} disagrees with its footer about its size",
+                    base + start
+                ),
             ));
         }
         report_id3v2(&data[start..], base + start, found);
@@ -545,9 +580,8 @@ pub(crate) fn clean(data: &[u8], _opts: &Options, found: &mut Found) -> Result<V
         }
     }
     let audio = &data[..end];
-    let first = parse_header(&audio[p..]).ok_or_else(|| {
-        Error::malformed(F, format!("no MPEG audio frame header at byte {p}"))
-    })?;
+    let first = parse_header(&audio[p..])
+        .ok_or_else(|| Error::malformed(F, format!("no MPEG audio frame header at byte {p}")))?;
     if p + first.len > end {
         return Err(Error::malformed(
             F,
@@ -593,7 +627,11 @@ pub(crate) fn clean(data: &[u8], _opts: &Options, found: &mut Found) -> Result<V
         let rest = &audio[q..end];
         found.add(
             Finding::new(Category::Trailer, "data after the last MPEG audio frame")
-                .value(format!("{} bytes: {}", rest.len(), printable(&rest[..rest.len().min(40)])))
+                .value(format!(
+                    "{} bytes: {}",
+                    rest.len(),
+                    printable(&rest[..rest.len().min(40)])
+                ))
                 .at(q),
         );
     }
@@ -625,13 +663,22 @@ mod tests {
     #[test]
     fn frame_header() {
         let h = parse_header(&[0xff, 0xfb, 0x90, 0xc0]).unwrap();
-        assert_eq!((h.version, h.layer, h.sample_rate, h.len, h.mono), (1, 3, 44100, 417, true));
+        assert_eq!(
+            (h.version, h.layer, h.sample_rate, h.len, h.mono),
+            (1, 3, 44100, 417, true)
+        );
         // padding bit
         assert_eq!(parse_header(&[0xff, 0xfb, 0x92, 0xc0]).unwrap().len, 418);
         // MPEG-2 Layer III, 64 kbit/s, 22.05 kHz: 72 * 64000 / 22050 = 208
         assert_eq!(parse_header(&[0xff, 0xf3, 0x80, 0xc0]).unwrap().len, 208);
         // free format, bad bitrate, bad sample rate, reserved layer/version
-        for b in [[0xff, 0xfb, 0x00, 0xc0], [0xff, 0xfb, 0xf0, 0xc0], [0xff, 0xfb, 0x9c, 0xc0], [0xff, 0xf9, 0x90, 0xc0], [0xff, 0xeb, 0x90, 0xc0]] {
+        for b in [
+            [0xff, 0xfb, 0x00, 0xc0],
+            [0xff, 0xfb, 0xf0, 0xc0],
+            [0xff, 0xfb, 0x9c, 0xc0],
+            [0xff, 0xf9, 0x90, 0xc0],
+            [0xff, 0xeb, 0x90, 0xc0],
+        ] {
             assert!(parse_header(&b).is_none(), "{b:x?}");
         }
     }
@@ -642,7 +689,11 @@ mod tests {
         assert!(looks_like(&fixtures::mp3_frames()));
         // One frame header alone is not enough.
         assert!(!looks_like(&fixtures::mp3_silent_frame()[..400]));
-        assert!(!looks_like(b"ID3\x03\x00\x00\x7f\x7f\x7f\x7f"));
+        // A well-formed ID3 header is detected even if the tag is cut, so that
+        // `clean` can say why it is refused; a bad version or size is not.
+        assert!(looks_like(b"ID3\x03\x00\x00\x7f\x7f\x7f\x7f"));
+        assert!(!looks_like(b"ID3\x09\x00\x00\x00\x00\x00\x01"));
+        assert!(!looks_like(b"ID3\x03\x00\x00\x80\x00\x00\x01"));
         assert!(!looks_like(b"plain text"));
     }
 

@@ -89,13 +89,21 @@ fn read_box(data: &[u8], pos: usize, limit: usize, top: bool) -> Result<Bx, Erro
             ));
         }
         1 => {
-            let large = be64(data, pos + 8).filter(|_| limit - pos >= 16).ok_or_else(|| {
-                Error::malformed(F, format!("64-bit box size at byte {pos} runs past the end"))
-            })?;
+            let large = be64(data, pos + 8)
+                .filter(|_| limit - pos >= 16)
+                .ok_or_else(|| {
+                    Error::malformed(
+                        F,
+                        format!("64-bit box size at byte {pos} runs past the end"),
+                    )
+                })?;
             if large < 16 {
                 return Err(Error::malformed(
                     F,
-                    format!("box '{}' at byte {pos} has invalid size {large}", fourcc(&typ)),
+                    format!(
+                        "box '{}' at byte {pos} has invalid size {large}",
+                        fourcc(&typ)
+                    ),
                 ));
             }
             (pos + 16, pos as u64 + large)
@@ -187,7 +195,10 @@ fn mp4_time(secs: u64) -> String {
 /// Category of a metadata item by its name (atom type or key).
 fn item_category(name: &str) -> Category {
     let n = name.to_ascii_lowercase();
-    let n = n.strip_prefix("com.apple.quicktime.").unwrap_or(&n).to_string();
+    let n = n
+        .strip_prefix("com.apple.quicktime.")
+        .unwrap_or(&n)
+        .to_string();
     if matches!(n.as_str(), "free" | "skip" | "wide") {
         return Category::Other;
     }
@@ -196,7 +207,16 @@ fn item_category(name: &str) -> Category {
         Category::Location
     } else if has(&["covr", "artwork", "pict", "thumb", "preview"]) {
         Category::Thumbnail
-    } else if has(&["serial", "identifier", "uuid", "mak", "mod", "make", "model", "device"]) {
+    } else if has(&[
+        "serial",
+        "identifier",
+        "uuid",
+        "mak",
+        "mod",
+        "make",
+        "model",
+        "device",
+    ]) {
         Category::DeviceId
     } else if has(&["day", "date", "time"]) {
         Category::Time
@@ -229,7 +249,11 @@ fn report_meta(data: &[u8], b: &Bx, path: &str, depth: usize, keys: &[String], f
         }
         b"meta" if depth < 8 => {
             // ISO 'meta' is a full box; QuickTime 'meta' is not.
-            let skip = if content.get(4..8) == Some(b"hdlr") { 0 } else { 4 };
+            let skip = if content.get(4..8) == Some(b"hdlr") {
+                0
+            } else {
+                4
+            };
             let kids = children(data, b, skip).unwrap_or_default();
             let mut names = Vec::new();
             for c in &kids {
@@ -255,7 +279,11 @@ fn report_meta(data: &[u8], b: &Bx, path: &str, depth: usize, keys: &[String], f
                 let hex: String = u.iter().map(|x| format!("{x:02x}")).collect();
                 found.add(
                     Finding::new(Category::Other, format!("MP4 uuid box {hex}"))
-                        .value(format!("{} bytes: {}", content.len(), printable(&content[u.len()..content.len().min(u.len() + 60)])))
+                        .value(format!(
+                            "{} bytes: {}",
+                            content.len(),
+                            printable(&content[u.len()..content.len().min(u.len() + 60)])
+                        ))
                         .at(b.start),
                 );
             }
@@ -296,12 +324,23 @@ fn report_meta(data: &[u8], b: &Bx, path: &str, depth: usize, keys: &[String], f
             }
             let value = value.unwrap_or_else(|| {
                 let p = printable(&content[..content.len().min(200)]);
-                if p.is_empty() { format!("{} bytes", content.len()) } else { p }
+                if p.is_empty() {
+                    format!("{} bytes", content.len())
+                } else {
+                    p
+                }
             });
             found.add(
-                Finding::new(item_category(&name), if name != t { format!("MP4 {path} {name}") } else { format!("MP4 {here}") })
-                    .value(value)
-                    .at(b.start),
+                Finding::new(
+                    item_category(&name),
+                    if name != t {
+                        format!("MP4 {path} {name}")
+                    } else {
+                        format!("MP4 {here}")
+                    },
+                )
+                .value(value)
+                .at(b.start),
             );
         }
     }
@@ -334,8 +373,7 @@ fn meta_keys(data: &[u8], b: &Bx) -> Vec<String> {
 
 /// The UUID of an XMP `uuid` box.
 const XMP_UUID: &[u8] = &[
-    0xbe, 0x7a, 0xcf, 0xcb, 0x97, 0xa9, 0x42, 0xe8, 0x9c, 0x71, 0x99, 0x94, 0x91, 0xe3, 0xaf,
-    0xac,
+    0xbe, 0x7a, 0xcf, 0xcb, 0x97, 0xa9, 0x42, 0xe8, 0x9c, 0x71, 0x99, 0x94, 0x91, 0xe3, 0xaf, 0xac,
 ];
 
 /// Element texts of an XMP packet, joined: enough to show what it held.
@@ -527,9 +565,12 @@ impl Cleaner<'_> {
             }
             if e.end - e.body > 4 {
                 self.found.add(
-                    Finding::new(Category::Other, format!("MP4 data reference '{}'", fourcc(&e.typ)))
-                        .value(printable(&self.data[e.body + 4..e.end]))
-                        .at(e.start),
+                    Finding::new(
+                        Category::Other,
+                        format!("MP4 data reference '{}'", fourcc(&e.typ)),
+                    )
+                    .value(printable(&self.data[e.body + 4..e.end]))
+                    .at(e.start),
                 );
             }
             self.out.extend_from_slice(&12u32.to_be_bytes());
@@ -724,7 +765,9 @@ pub(crate) fn clean(data: &[u8], _opts: &Options, found: &mut Found) -> Result<V
         // truncated file, not a trailer.
         let known = rest.len() >= 8 && TOP_LEVEL.contains(&&rest[4..8]);
         let plausible = rest.len() >= 8
-            && rest[4..8].iter().all(|&x| (0x20..0x7f).contains(&x) || x == 0xa9)
+            && rest[4..8]
+                .iter()
+                .all(|&x| (0x20..0x7f).contains(&x) || x == 0xa9)
             && matches!(be32(rest, 0), Some(s) if s == 0 || s == 1 || (s >= 8 && (known || s as usize <= rest.len())));
         if !plausible {
             if p == 0 {
@@ -732,7 +775,11 @@ pub(crate) fn clean(data: &[u8], _opts: &Options, found: &mut Found) -> Result<V
             }
             c.found.add(
                 Finding::new(Category::Trailer, "data after the last MP4 box")
-                    .value(format!("{} bytes: {}", rest.len(), printable(&rest[..rest.len().min(40)])))
+                    .value(format!(
+                        "{} bytes: {}",
+                        rest.len(),
+                        printable(&rest[..rest.len().min(40)])
+                    ))
                     .at(p),
             );
             break;
@@ -743,7 +790,10 @@ pub(crate) fn clean(data: &[u8], _opts: &Options, found: &mut Found) -> Result<V
             b"ftyp" | b"mdat" => pieces.push(Piece::Keep(b)),
             b"moov" => {
                 if moov_seen {
-                    return Err(Error::malformed(F, format!("second 'moov' box at byte {}", b.start)));
+                    return Err(Error::malformed(
+                        F,
+                        format!("second 'moov' box at byte {}", b.start),
+                    ));
                 }
                 moov_seen = true;
                 c.container(&b, "", Cleaner::moov_child)?;
@@ -752,14 +802,21 @@ pub(crate) fn clean(data: &[u8], _opts: &Options, found: &mut Found) -> Result<V
             b"moof" | b"mfra" | b"sidx" | b"styp" | b"ssix" | b"emsg" | b"prft" => {
                 return Err(Error::unsupported(
                     F,
-                    format!("fragmented MP4 ('{}' box at byte {})", fourcc(&b.typ), b.start),
+                    format!(
+                        "fragmented MP4 ('{}' box at byte {})",
+                        fourcc(&b.typ),
+                        b.start
+                    ),
                 ));
             }
             _ => report_meta(data, &b, "", 0, &[], c.found),
         }
     }
     if !moov_seen {
-        return Err(Error::malformed(F, "no 'moov' box (movie header) in the file"));
+        return Err(Error::malformed(
+            F,
+            "no 'moov' box (movie header) in the file",
+        ));
     }
     // Layout: where each mdat lands.
     let mut segs: Vec<(usize, usize, usize)> = Vec::new();
@@ -839,7 +896,10 @@ mod tests {
     #[test]
     fn time_format() {
         assert_eq!(mp4_time(EPOCH_1904), "1970-01-01 00:00:00 UTC");
-        assert_eq!(mp4_time(EPOCH_1904 + 1_709_294_400), "2024-03-01 12:00:00 UTC");
+        assert_eq!(
+            mp4_time(EPOCH_1904 + 1_709_294_400),
+            "2024-03-01 12:00:00 UTC"
+        );
     }
 
     #[test]
