@@ -23,7 +23,7 @@
 //!   loses its EXIF); fonts and metafiles are kept; anything else (macros,
 //!   embedded OLE objects) is refused.
 
-mod xml;
+pub(crate) mod xml;
 mod zip;
 
 use crate::{Category, Error, Finding, Format, Found, Options};

@@ -152,21 +152,6 @@ pub(crate) fn unescape(raw: &str) -> String {
     out
 }
 
-/// Escapes text for an attribute value in double quotes or element content.
-pub(crate) fn escape(s: &str) -> String {
-    let mut o = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '<' => o.push_str("&lt;"),
-            '>' => o.push_str("&gt;"),
-            '&' => o.push_str("&amp;"),
-            '"' => o.push_str("&quot;"),
-            _ => o.push(c),
-        }
-    }
-    o
-}
-
 fn read_name(s: &str, i: usize) -> Result<usize, XmlError> {
     let b = s.as_bytes();
     if i >= b.len() || !is_name_start(b[i]) {
@@ -745,7 +730,6 @@ fn check_ns_subtree<'a>(
 /// description of content, attributes resolved), for rewriting property parts.
 pub(crate) struct Child {
     pub qname: String,
-    pub ns: String,
     pub local: String,
     pub value: String,
     pub attrs: Vec<(Option<(String, String)>, String)>,
@@ -796,7 +780,6 @@ pub(crate) fn root_children(s: &str, toks: &[Tok]) -> Result<RootInfo, XmlError>
                     let end = matching_end(toks, i);
                     let c = Child {
                         qname: qname.to_string(),
-                        ns: u,
                         local: l.to_string(),
                         value: describe(s, &toks[i..=end]),
                         attrs: resolved,

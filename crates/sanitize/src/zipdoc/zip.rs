@@ -42,8 +42,6 @@ pub(crate) struct Entry {
     /// Offset of its local header in the input.
     pub offset: usize,
     pub is_dir: bool,
-    /// Stored (not deflated) in the input.
-    pub stored: bool,
 }
 
 /// A central directory record.
@@ -647,7 +645,6 @@ pub(crate) fn read(format: Format, data: &[u8], found: &mut Found) -> Result<Vec
             data: content,
             offset: lo,
             is_dir,
-            stored: c.method == 0,
         });
     }
     if pos < dir.cd_start {
