@@ -67,7 +67,10 @@ struct Dict(Vec<(Vec<u8>, Obj)>);
 
 impl Dict {
     fn get(&self, k: &str) -> Option<&Obj> {
-        self.0.iter().find(|(n, _)| n == k.as_bytes()).map(|(_, v)| v)
+        self.0
+            .iter()
+            .find(|(n, _)| n == k.as_bytes())
+            .map(|(_, v)| v)
     }
     fn remove(&mut self, k: &str) -> Option<Obj> {
         let i = self.0.iter().position(|(n, _)| n == k.as_bytes())?;
@@ -91,7 +94,10 @@ fn is_ws(c: u8) -> bool {
     matches!(c, 0 | 9 | 10 | 12 | 13 | 32)
 }
 fn is_delim(c: u8) -> bool {
-    matches!(c, b'(' | b')' | b'<' | b'>' | b'[' | b']' | b'{' | b'}' | b'/' | b'%')
+    matches!(
+        c,
+        b'(' | b')' | b'<' | b'>' | b'[' | b']' | b'{' | b'}' | b'/' | b'%'
+    )
 }
 fn is_regular(c: u8) -> bool {
     !is_ws(c) && !is_delim(c)
@@ -167,7 +173,10 @@ impl<'a> Lexer<'a> {
         if depth > MAX_DEPTH {
             return Err(Error::unsupported(
                 F,
-                format!("objects nested more than {MAX_DEPTH} deep at byte {}", self.pos),
+                format!(
+                    "objects nested more than {MAX_DEPTH} deep at byte {}",
+                    self.pos
+                ),
             ));
         }
         self.skip_ws();
@@ -224,7 +233,8 @@ impl<'a> Lexer<'a> {
             }
             b'0'..=b'9' | b'+' | b'-' | b'.' => {
                 let tok = self.keyword();
-                let num = parse_number(tok).ok_or_else(|| bad(format!("bad number at byte {at}")))?;
+                let num =
+                    parse_number(tok).ok_or_else(|| bad(format!("bad number at byte {at}")))?;
                 if let Obj::Int(n) = num {
                     if (0..=u32::MAX as i64).contains(&n) && tok[0] != b'+' && tok[0] != b'-' {
                         // Maybe "n g R".
@@ -260,7 +270,11 @@ impl<'a> Lexer<'a> {
                     b"null" => Ok(Obj::Null),
                     _ => Err(bad(format!(
                         "unexpected {:?} at byte {at}",
-                        String::from_utf8_lossy(if k.is_empty() { &self.d[at..at + 1] } else { &k[..k.len().min(20)] })
+                        String::from_utf8_lossy(if k.is_empty() {
+                            &self.d[at..at + 1]
+                        } else {
+                            &k[..k.len().min(20)]
+                        })
                     ))),
                 }
             }
@@ -373,7 +387,12 @@ impl<'a> Lexer<'a> {
                 b'>' => break,
                 c if is_ws(c) => {}
                 c if c.is_ascii_hexdigit() => nib.push((c as char).to_digit(16).unwrap_or(0) as u8),
-                _ => return Err(bad(format!("bad character in hex string at byte {}", self.pos - 1))),
+                _ => {
+                    return Err(bad(format!(
+                        "bad character in hex string at byte {}",
+                        self.pos - 1
+                    )));
+                }
             }
         }
         if nib.len() % 2 == 1 {
@@ -435,7 +454,10 @@ fn decode(dict: &Dict, raw: &[u8], what: &str) -> Result<Vec<u8>, Error> {
         if f != b"FlateDecode" && f != b"Fl" {
             return Err(Error::unsupported(
                 F,
-                format!("{what}: filter /{} is not supported", String::from_utf8_lossy(f)),
+                format!(
+                    "{what}: filter /{} is not supported",
+                    String::from_utf8_lossy(f)
+                ),
             ));
         }
         let mut out = Vec::new();
@@ -443,7 +465,10 @@ fn decode(dict: &Dict, raw: &[u8], what: &str) -> Result<Vec<u8>, Error> {
         z.read_to_end(&mut out)
             .map_err(|e| bad(format!("{what}: corrupt FlateDecode data ({e})")))?;
         if out.len() as u64 > MAX_DECODED {
-            return Err(Error::unsupported(F, format!("{what}: decodes to more than {MAX_DECODED} bytes")));
+            return Err(Error::unsupported(
+                F,
+                format!("{what}: decodes to more than {MAX_DECODED} bytes"),
+            ));
         }
         if i == 0 {
             if let Some(p) = &parms {
@@ -469,12 +494,18 @@ fn unpredict(p: &Dict, data: Vec<u8>, what: &str) -> Result<Vec<u8>, Error> {
         return Ok(data);
     }
     if !(10..=15).contains(&pred) {
-        return Err(Error::unsupported(F, format!("{what}: predictor {pred} is not supported")));
+        return Err(Error::unsupported(
+            F,
+            format!("{what}: predictor {pred} is not supported"),
+        ));
     }
     let colors = int_of(p.get("Colors"), 1);
     let bpc = int_of(p.get("BitsPerComponent"), 8);
     let cols = int_of(p.get("Columns"), 1);
-    if !(1..=32).contains(&colors) || ![1, 2, 4, 8, 16].contains(&bpc) || !(1..=1 << 20).contains(&cols) {
+    if !(1..=32).contains(&colors)
+        || ![1, 2, 4, 8, 16].contains(&bpc)
+        || !(1..=1 << 20).contains(&cols)
+    {
         return Err(bad(format!("{what}: bad predictor parameters")));
     }
     let bpp = ((colors * bpc + 7) / 8) as usize;
@@ -570,7 +601,10 @@ impl<'a> Doc<'a> {
 
     fn add_entry(&mut self, num: u32, e: XEntry) -> Result<(), Error> {
         if self.xref.len() >= MAX_OBJECTS {
-            return Err(Error::unsupported(F, format!("more than {MAX_OBJECTS} objects")));
+            return Err(Error::unsupported(
+                F,
+                format!("more than {MAX_OBJECTS} objects"),
+            ));
         }
         // Newer sections are read first and win.
         self.xref.entry(num).or_insert(e);
@@ -602,7 +636,10 @@ impl<'a> Doc<'a> {
                 let start = lx.uint("subsection start")?;
                 let count = lx.uint("subsection count")?;
                 if start + count > u32::MAX as u64 || count > MAX_OBJECTS as u64 {
-                    return Err(bad(format!("bad cross-reference subsection at byte {}", lx.pos)));
+                    return Err(bad(format!(
+                        "bad cross-reference subsection at byte {}",
+                        lx.pos
+                    )));
                 }
                 for i in 0..count {
                     let o = lx.uint("cross-reference offset")?;
@@ -626,25 +663,41 @@ impl<'a> Doc<'a> {
         // A cross-reference stream: "n g obj << /Type /XRef ... >> stream".
         let (_, obj) = self.parse_indirect(off, None)?;
         let Obj::Stream(dict, raw) = obj else {
-            return Err(bad(format!("no cross-reference table or stream at byte {off}")));
+            return Err(bad(format!(
+                "no cross-reference table or stream at byte {off}"
+            )));
         };
         if dict.name("Type") != Some(b"XRef") {
-            return Err(bad(format!("object at byte {off} is not a cross-reference stream")));
+            return Err(bad(format!(
+                "object at byte {off} is not a cross-reference stream"
+            )));
         }
-        let data = decode(&dict, &raw, &format!("cross-reference stream at byte {off}"))?;
+        let data = decode(
+            &dict,
+            &raw,
+            &format!("cross-reference stream at byte {off}"),
+        )?;
         let w: Vec<usize> = match dict.get("W") {
             Some(Obj::Array(a)) if a.len() == 3 => a
                 .iter()
                 .map(|o| match o {
                     Obj::Int(n) if (0..=8).contains(n) => Ok(*n as usize),
-                    _ => Err(bad(format!("bad /W in cross-reference stream at byte {off}"))),
+                    _ => Err(bad(format!(
+                        "bad /W in cross-reference stream at byte {off}"
+                    ))),
                 })
                 .collect::<Result<_, _>>()?,
-            _ => return Err(bad(format!("missing /W in cross-reference stream at byte {off}"))),
+            _ => {
+                return Err(bad(format!(
+                    "missing /W in cross-reference stream at byte {off}"
+                )));
+            }
         };
         let size = int_of(dict.get("Size"), -1);
         if size < 0 {
-            return Err(bad(format!("missing /Size in cross-reference stream at byte {off}")));
+            return Err(bad(format!(
+                "missing /Size in cross-reference stream at byte {off}"
+            )));
         }
         let index: Vec<(u64, u64)> = match dict.get("Index") {
             None => vec![(0, size as u64)],
@@ -652,20 +705,30 @@ impl<'a> Doc<'a> {
                 .chunks(2)
                 .map(|p| match (&p[0], &p[1]) {
                     (Obj::Int(s), Obj::Int(c)) if *s >= 0 && *c >= 0 => Ok((*s as u64, *c as u64)),
-                    _ => Err(bad(format!("bad /Index in cross-reference stream at byte {off}"))),
+                    _ => Err(bad(format!(
+                        "bad /Index in cross-reference stream at byte {off}"
+                    ))),
                 })
                 .collect::<Result<_, _>>()?,
-            _ => return Err(bad(format!("bad /Index in cross-reference stream at byte {off}"))),
+            _ => {
+                return Err(bad(format!(
+                    "bad /Index in cross-reference stream at byte {off}"
+                )));
+            }
         };
         let rec = w[0] + w[1] + w[2];
         if rec == 0 {
-            return Err(bad(format!("empty /W in cross-reference stream at byte {off}")));
+            return Err(bad(format!(
+                "empty /W in cross-reference stream at byte {off}"
+            )));
         }
         let field = |b: &[u8]| b.iter().fold(0u64, |a, &x| (a << 8) | x as u64);
         let mut p = 0usize;
         for (start, count) in index {
             if start + count > u32::MAX as u64 || count > MAX_OBJECTS as u64 {
-                return Err(bad(format!("bad /Index in cross-reference stream at byte {off}")));
+                return Err(bad(format!(
+                    "bad /Index in cross-reference stream at byte {off}"
+                )));
             }
             for i in 0..count {
                 let Some(r) = data.get(p..p + rec) else {
@@ -697,7 +760,11 @@ impl<'a> Doc<'a> {
     }
 
     /// Parses "n g obj ... endobj" at `off`; `expect` checks the number.
-    fn parse_indirect(&mut self, off: usize, expect: Option<(u32, u16)>) -> Result<(u32, Obj), Error> {
+    fn parse_indirect(
+        &mut self,
+        off: usize,
+        expect: Option<(u32, u16)>,
+    ) -> Result<(u32, Obj), Error> {
         if off >= self.d.len() {
             return Err(bad(format!("object offset {off} is past the end")));
         }
@@ -725,7 +792,10 @@ impl<'a> Doc<'a> {
             } else if lx.starts(b"\n") || lx.starts(b"\r") {
                 lx.pos += 1;
             } else {
-                return Err(bad(format!("no end of line after 'stream' at byte {}", lx.pos)));
+                return Err(bad(format!(
+                    "no end of line after 'stream' at byte {}",
+                    lx.pos
+                )));
             }
             let start = lx.pos;
             let len = match dict.get("Length") {
@@ -736,16 +806,24 @@ impl<'a> Doc<'a> {
                     }
                     match self.get(*rn, *rg)? {
                         Obj::Int(l) if l >= 0 => l as usize,
-                        _ => return Err(bad(format!("bad stream /Length for object at byte {off}"))),
+                        _ => {
+                            return Err(bad(format!("bad stream /Length for object at byte {off}")));
+                        }
                     }
                 }
-                _ => return Err(bad(format!("missing or bad stream /Length for object at byte {off}"))),
+                _ => {
+                    return Err(bad(format!(
+                        "missing or bad stream /Length for object at byte {off}"
+                    )));
+                }
             };
             let end = start
                 .checked_add(len)
                 .filter(|&e| e <= self.d.len())
                 .ok_or_else(|| {
-                    bad(format!("stream at byte {start} of {len} bytes runs past the end"))
+                    bad(format!(
+                        "stream at byte {start} of {len} bytes runs past the end"
+                    ))
                 })?;
             let raw = self.d[start..end].to_vec();
             lx.pos = end;
@@ -784,7 +862,12 @@ impl<'a> Doc<'a> {
     }
 
     /// Loads object `num` from the given cross-reference entry (not cached).
-    fn load_from(&mut self, num: u32, generation: u16, entry: Option<XEntry>) -> Result<Obj, Error> {
+    fn load_from(
+        &mut self,
+        num: u32,
+        generation: u16,
+        entry: Option<XEntry>,
+    ) -> Result<Obj, Error> {
         match entry {
             None | Some(XEntry::Free) => Ok(Obj::Null),
             Some(XEntry::At(off, g)) => {
@@ -826,7 +909,9 @@ impl<'a> Doc<'a> {
                         let oo = lx.uint("object offset in object stream")?;
                         let pos = (first as u64).saturating_add(oo);
                         if pos >= data.len() as u64 || on > u32::MAX as u64 {
-                            return Err(bad(format!("object stream {sn}: offset {oo} past its end")));
+                            return Err(bad(format!(
+                                "object stream {sn}: offset {oo} past its end"
+                            )));
                         }
                         index.push((on as u32, pos as usize));
                     }
@@ -836,7 +921,9 @@ impl<'a> Doc<'a> {
                     return Ok(Obj::Null);
                 };
                 let Some(&(on, pos)) = index.get(idx as usize) else {
-                    return Err(bad(format!("object stream {sn} has no object at index {idx}")));
+                    return Err(bad(format!(
+                        "object stream {sn} has no object at index {idx}"
+                    )));
                 };
                 if on != num {
                     return Err(bad(format!(
@@ -878,7 +965,10 @@ impl<'a> Doc<'a> {
 /// PDFDocEncoding read as Latin-1).
 fn text_of(b: &[u8]) -> String {
     if b.starts_with(&[0xfe, 0xff]) {
-        let u: Vec<u16> = b[2..].chunks(2).map(|c| u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)])).collect();
+        let u: Vec<u16> = b[2..]
+            .chunks(2)
+            .map(|c| u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)]))
+            .collect();
         String::from_utf16_lossy(&u)
     } else if b.starts_with(&[0xef, 0xbb, 0xbf]) {
         String::from_utf8_lossy(&b[3..]).into_owned()
@@ -899,12 +989,12 @@ fn describe(o: &Obj) -> String {
         Obj::Bool(b) => b.to_string(),
         Obj::Ref(n, g) => format!("{n} {g} R"),
         Obj::Array(a) => a.iter().map(describe).collect::<Vec<_>>().join(" "),
-        Obj::Dict(d) | Obj::Stream(d, _) => d
-            .0
-            .iter()
-            .map(|(k, _)| format!("/{}", String::from_utf8_lossy(k)))
-            .collect::<Vec<_>>()
-            .join(" "),
+        Obj::Dict(d) | Obj::Stream(d, _) => {
+            d.0.iter()
+                .map(|(k, _)| format!("/{}", String::from_utf8_lossy(k)))
+                .collect::<Vec<_>>()
+                .join(" ")
+        }
         Obj::Null => "null".into(),
     }
 }
@@ -940,28 +1030,48 @@ fn report_xmp(doc: &Doc, stream: &Obj, at: Option<usize>, label: &str, found: &m
         found.add(f);
     };
     let Obj::Stream(dict, raw) = stream else {
-        add(found, Category::Other, format!("PDF {label}"), describe(stream));
+        add(
+            found,
+            Category::Other,
+            format!("PDF {label}"),
+            describe(stream),
+        );
         return;
     };
     let _ = doc;
     let data = match decode(dict, raw, "XMP") {
         Ok(d) => d,
         Err(_) => {
-            add(found, Category::Other, format!("PDF {label}"), format!("{} bytes (encoded)", raw.len()));
+            add(
+                found,
+                Category::Other,
+                format!("PDF {label}"),
+                format!("{} bytes (encoded)", raw.len()),
+            );
             return;
         }
     };
     // Skip anything before the first '<' (a BOM) for the XML parser.
     let start = data.iter().position(|&c| c == b'<').unwrap_or(0);
     let Ok((s, toks)) = xml::parse(&data[start..]) else {
-        add(found, Category::Other, format!("PDF {label}"), format!("{} bytes (not parsed)", data.len()));
+        add(
+            found,
+            Category::Other,
+            format!("PDF {label}"),
+            format!("{} bytes (not parsed)", data.len()),
+        );
         return;
     };
     let mut stack: Vec<&str> = Vec::new();
     let mut n = 0usize;
     for t in &toks {
         match t {
-            xml::Tok::Start { qname, attrs, empty, .. } => {
+            xml::Tok::Start {
+                qname,
+                attrs,
+                empty,
+                ..
+            } => {
                 for a in attrs {
                     let q = a.qname;
                     if q.starts_with("xmlns") || q.starts_with("rdf:") || q.starts_with("xml:") {
@@ -993,25 +1103,56 @@ fn report_xmp(doc: &Doc, stream: &Obj, at: Option<usize>, label: &str, found: &m
                     .copied()
                     .unwrap_or("?");
                 let local = field.rsplit(':').next().unwrap_or(field);
-                add(found, xmp_category(local), format!("PDF {label} {field}"), v.trim().to_string());
+                add(
+                    found,
+                    xmp_category(local),
+                    format!("PDF {label} {field}"),
+                    v.trim().to_string(),
+                );
                 n += 1;
             }
             _ => {}
         }
     }
     if n == 0 {
-        add(found, Category::Other, format!("PDF {label}"), format!("{} bytes", data.len()));
+        add(
+            found,
+            Category::Other,
+            format!("PDF {label}"),
+            format!("{} bytes", data.len()),
+        );
     }
 }
 
 const MARKUP_ANNOTS: &[&[u8]] = &[
-    b"Text", b"FreeText", b"Line", b"Square", b"Circle", b"Polygon", b"PolyLine", b"Highlight",
-    b"Underline", b"Squiggly", b"StrikeOut", b"Stamp", b"Caret", b"Ink", b"FileAttachment",
-    b"Sound", b"Redact", b"Popup",
+    b"Text",
+    b"FreeText",
+    b"Line",
+    b"Square",
+    b"Circle",
+    b"Polygon",
+    b"PolyLine",
+    b"Highlight",
+    b"Underline",
+    b"Squiggly",
+    b"StrikeOut",
+    b"Stamp",
+    b"Caret",
+    b"Ink",
+    b"FileAttachment",
+    b"Sound",
+    b"Redact",
+    b"Popup",
 ];
 
 /// Cleans one dictionary in place; reports what is removed.
-fn clean_dict(d: &mut Dict, num: u32, at: Option<usize>, doc: &mut Doc, found: &mut Found) -> Result<(), Error> {
+fn clean_dict(
+    d: &mut Dict,
+    num: u32,
+    at: Option<usize>,
+    doc: &mut Doc,
+    found: &mut Found,
+) -> Result<(), Error> {
     let fnd = |cat, field: String, value: String| {
         let mut f = Finding::new(cat, field).value(value);
         if let Some(a) = at {
@@ -1025,13 +1166,18 @@ fn clean_dict(d: &mut Dict, num: u32, at: Option<usize>, doc: &mut Doc, found: &
             format!("the PDF is digitally signed (object {num}); the signature names the signer"),
         ));
     }
-    if d.name("Type") == Some(b"EmbeddedFile") || d.get("EF").is_some() || d.get("EmbeddedFiles").is_some() {
+    if d.name("Type") == Some(b"EmbeddedFile")
+        || d.get("EF").is_some()
+        || d.get("EmbeddedFiles").is_some()
+    {
         return Err(Error::unsupported(
             F,
             format!("the PDF has attached files (object {num}), which baram cannot clean"),
         ));
     }
-    if d.name("Filter") == Some(b"JPXDecode") || matches!(d.get("Filter"), Some(Obj::Array(a)) if a.contains(&Obj::Name(b"JPXDecode".to_vec()))) {
+    if d.name("Filter") == Some(b"JPXDecode")
+        || matches!(d.get("Filter"), Some(Obj::Array(a)) if a.contains(&Obj::Name(b"JPXDecode".to_vec())))
+    {
         return Err(Error::unsupported(
             F,
             format!("JPEG 2000 image (object {num}) cannot be cleaned"),
@@ -1051,14 +1197,28 @@ fn clean_dict(d: &mut Dict, num: u32, at: Option<usize>, doc: &mut Doc, found: &
     }
     if let Some(p) = d.remove("PieceInfo") {
         let p = doc.resolve(&p)?;
-        found.add(fnd(Category::Other, "PDF PieceInfo (application private data)".into(), describe(&p)));
+        found.add(fnd(
+            Category::Other,
+            "PDF PieceInfo (application private data)".into(),
+            describe(&p),
+        ));
     }
     if let Some(t) = d.remove("LastModified") {
-        found.add(fnd(Category::Time, "PDF LastModified".into(), describe(&doc.resolve(&t)?)));
+        found.add(fnd(
+            Category::Time,
+            "PDF LastModified".into(),
+            describe(&doc.resolve(&t)?),
+        ));
     }
-    let markup = d.name("Subtype").is_some_and(|s| MARKUP_ANNOTS.contains(&s));
+    let markup = d
+        .name("Subtype")
+        .is_some_and(|s| MARKUP_ANNOTS.contains(&s));
     if markup && d.get("FT").is_none() {
-        for (k, cat) in [("T", Category::Person), ("M", Category::Time), ("CreationDate", Category::Time)] {
+        for (k, cat) in [
+            ("T", Category::Person),
+            ("M", Category::Time),
+            ("CreationDate", Category::Time),
+        ] {
             if let Some(v) = d.remove(k) {
                 let v = doc.resolve(&v)?;
                 found.add(fnd(cat, format!("PDF annotation /{k}"), describe(&v)));
@@ -1151,13 +1311,24 @@ fn rfind(h: &[u8], n: &[u8]) -> Option<usize> {
     if h.len() < n.len() {
         return None;
     }
-    (0..=h.len() - n.len()).rev().find(|&i| &h[i..i + n.len()] == n)
+    (0..=h.len() - n.len())
+        .rev()
+        .find(|&i| &h[i..i + n.len()] == n)
 }
 
 /// Cleans a DCTDecode (JPEG) image stream with the JPEG module.
-fn clean_jpeg(num: u32, data: &[u8], opts: &Options, at: Option<usize>, found: &mut Found) -> Result<Vec<u8>, Error> {
+fn clean_jpeg(
+    num: u32,
+    data: &[u8],
+    opts: &Options,
+    at: Option<usize>,
+    found: &mut Found,
+) -> Result<Vec<u8>, Error> {
     let c = crate::clean_as(Format::Jpeg, data, opts).map_err(|e| {
-        Error::unsupported(F, format!("JPEG image in object {num} cannot be cleaned: {e}"))
+        Error::unsupported(
+            F,
+            format!("JPEG image in object {num} cannot be cleaned: {e}"),
+        )
     })?;
     for mut f in c.report.findings {
         f.field = format!("JPEG image (object {num}): {}", f.field);
@@ -1180,31 +1351,58 @@ pub(crate) fn clean(data: &[u8], opts: &Options, found: &mut Found) -> Result<Ve
         .ok_or_else(|| bad("no %PDF-x.y header at byte 0"))?;
     let version = String::from_utf8_lossy(version).into_owned();
     // Logical end: the last %%EOF.
-    let eof = rfind(data, b"%%EOF").ok_or_else(|| bad(format!("no %%EOF marker (file of {} bytes truncated?)", data.len())))?;
+    let eof = rfind(data, b"%%EOF").ok_or_else(|| {
+        bad(format!(
+            "no %%EOF marker (file truncated at byte {}?)",
+            data.len()
+        ))
+    })?;
     let mut end = eof + 5;
     while end < data.len() && matches!(data[end], b'\r' | b'\n' | b' ' | b'\t' | 0) {
         end += 1;
     }
     if end < data.len() {
         let extra = &data[eof + 5..];
+        // An unfinished incremental update: cleaning the earlier revision would
+        // silently give the reader other content than the file shows.
+        if [&b" obj"[..], b"xref", b"trailer", b"startxref"]
+            .iter()
+            .any(|k| extra.windows(k.len()).any(|w| w == *k))
+        {
+            return Err(bad(format!(
+                "an incremental update after byte {} is incomplete (file truncated?)",
+                eof + 5
+            )));
+        }
         found.add(
             Finding::new(Category::Trailer, "data after the PDF end (%%EOF)")
-                .value(format!("{} bytes: {}", extra.len(), crate::bytes::printable(&extra[..extra.len().min(100)])))
+                .value(format!(
+                    "{} bytes: {}",
+                    extra.len(),
+                    crate::bytes::printable(&extra[..extra.len().min(100)])
+                ))
                 .at(eof + 5),
         );
     }
     let body = &data[..eof + 5];
-    let sx = rfind(body, b"startxref").ok_or_else(|| bad(format!("no startxref before %%EOF at byte {eof}")))?;
+    let sx = rfind(body, b"startxref")
+        .ok_or_else(|| bad(format!("no startxref before %%EOF at byte {eof}")))?;
     let mut lx = Lexer::new(body, sx + 9);
     let xoff = lx.uint("startxref offset")? as usize;
     let mut doc = Doc::open(body, xoff)?;
 
-    let (trailer, trailer_at) = doc.trailers.first().cloned().ok_or_else(|| bad("no trailer"))?;
+    let (trailer, trailer_at) = doc
+        .trailers
+        .first()
+        .cloned()
+        .ok_or_else(|| bad("no trailer"))?;
     if trailer.get("Encrypt").is_some() {
         return Err(Error::unsupported(F, "the PDF is encrypted"));
     }
     let Some(Obj::Ref(root_n, root_g)) = trailer.get("Root").cloned() else {
-        return Err(bad(format!("trailer at byte {trailer_at} has no /Root reference")));
+        return Err(bad(format!(
+            "trailer at byte {trailer_at} has no /Root reference"
+        )));
     };
 
     // Info dictionaries of every revision (an update may rewrite the same
@@ -1273,7 +1471,11 @@ pub(crate) fn clean(data: &[u8], opts: &Options, found: &mut Found) -> Result<Ve
                         .join(" "),
                     o => describe(o),
                 };
-                found.add(Finding::new(Category::DeviceId, format!("PDF trailer ID{suffix}")).value(v).at(*tat));
+                found.add(
+                    Finding::new(Category::DeviceId, format!("PDF trailer ID{suffix}"))
+                        .value(v)
+                        .at(*tat),
+                );
             }
         }
     }
@@ -1295,14 +1497,19 @@ pub(crate) fn clean(data: &[u8], opts: &Options, found: &mut Found) -> Result<Ve
             return Err(Error::unsupported(F, "too many objects"));
         }
         let at = doc.offset_of(n);
-        if n == root_n && !matches!(&o, Obj::Dict(d) if d.name("Type").is_none_or(|t| t == b"Catalog")) {
+        if n == root_n
+            && !matches!(&o, Obj::Dict(d) if d.name("Type").is_none_or(|t| t == b"Catalog"))
+        {
             return Err(bad(format!("/Root object {n} is not a catalog dictionary")));
         }
         clean_tree(&mut o, n, at, &mut doc, opts, found, 0)?;
         if let Obj::Stream(d, raw) = &mut o {
             let dct = match d.get("Filter") {
                 Some(Obj::Name(f)) => f == b"DCTDecode" || f == b"DCT",
-                Some(Obj::Array(a)) => a.len() == 1 && matches!(&a[0], Obj::Name(f) if f == b"DCTDecode" || f == b"DCT"),
+                Some(Obj::Array(a)) => {
+                    a.len() == 1
+                        && matches!(&a[0], Obj::Name(f) if f == b"DCTDecode" || f == b"DCT")
+                }
                 _ => false,
             };
             if dct {
@@ -1332,7 +1539,8 @@ pub(crate) fn clean(data: &[u8], opts: &Options, found: &mut Found) -> Result<Ve
 
     // Write.
     let mut out = Vec::new();
-    out.extend_from_slice(format!("%PDF-{version}\n%\u{e2}\u{e3}\u{cf}\u{d3}\n").as_bytes());
+    out.extend_from_slice(format!("%PDF-{version}\n").as_bytes());
+    out.extend_from_slice(b"%\xe2\xe3\xcf\xd3\n");
     let mut offsets = Vec::with_capacity(order.len());
     for (i, n) in order.iter().enumerate() {
         offsets.push(out.len());
@@ -1401,7 +1609,10 @@ mod tests {
         assert_eq!(parse("12 0 R").unwrap(), Obj::Ref(12, 0));
         assert_eq!(parse("12 0 obj").unwrap(), Obj::Int(12));
         assert_eq!(parse("-1.50").unwrap(), Obj::Real("-1.50".into()));
-        assert_eq!(parse("(a\\(b\\)\\101\\\nc)").unwrap(), Obj::Str(b"a(b)Ac".to_vec()));
+        assert_eq!(
+            parse("(a\\(b\\)\\101\\\nc)").unwrap(),
+            Obj::Str(b"a(b)Ac".to_vec())
+        );
         assert_eq!(parse("<41 42 4>").unwrap(), Obj::Str(b"AB@".to_vec()));
         assert_eq!(parse("/A#20B").unwrap(), Obj::Name(b"A B".to_vec()));
         let d = parse("<</A [1 2 R /x (y)] /B <</C null>> % comment\n>>").unwrap();

@@ -121,7 +121,11 @@ fn ooxml_kind<'a>(names: impl Iterator<Item = &'a str> + Clone) -> Option<Format
             return Some(f);
         }
     }
-    for (dir, f) in [("word/", Format::Docx), ("xl/", Format::Xlsx), ("ppt/", Format::Pptx)] {
+    for (dir, f) in [
+        ("word/", Format::Docx),
+        ("xl/", Format::Xlsx),
+        ("ppt/", Format::Pptx),
+    ] {
         if names.clone().any(|n| n.starts_with(dir)) {
             return Some(f);
         }
@@ -330,17 +334,16 @@ impl Rules for OfficeRules<'_> {
 fn property_category(local: &str) -> Option<Category> {
     use Category::*;
     Some(match local {
-        "creator" | "lastModifiedBy" | "initial-creator" | "printed-by" | "Company"
-        | "Manager" => Person,
+        "creator" | "lastModifiedBy" | "initial-creator" | "printed-by" | "Company" | "Manager" => {
+            Person
+        }
         "created" | "modified" | "lastPrinted" | "creation-date" | "date" | "print-date"
         | "TotalTime" | "editing-duration" => Time,
         "Application" | "AppVersion" | "generator" => Software,
         "title" | "subject" | "description" | "keywords" | "keyword" | "category"
         | "contentStatus" => Text,
         "revision" | "identifier" | "version" | "editing-cycles" | "Template" | "template"
-        | "HyperlinkBase" | "user-defined" | "DocSecurity" | "language" | "contentType" => {
-            Other
-        }
+        | "HyperlinkBase" | "user-defined" | "DocSecurity" | "language" | "contentType" => Other,
         // Statistics and layout flags carry nothing about people.
         _ => return None,
     })
@@ -365,7 +368,12 @@ fn rewrite_props(
         ));
     }
     for c in &info.comments {
-        out.add(Category::Text, format!("{part} XML comment"), c.clone(), Some(at));
+        out.add(
+            Category::Text,
+            format!("{part} XML comment"),
+            c.clone(),
+            Some(at),
+        );
     }
     let fields = if odf_meta {
         &info.grandchildren
@@ -432,7 +440,12 @@ fn report_custom(part: &str, bytes: &[u8], out: &mut Collector, at: usize) {
                 );
             }
         }
-        _ => out.add(Category::Other, format!("{part} (custom properties)"), String::new(), Some(at)),
+        _ => out.add(
+            Category::Other,
+            format!("{part} (custom properties)"),
+            String::new(),
+            Some(at),
+        ),
     }
 }
 
@@ -548,12 +561,23 @@ pub(crate) fn clean(
             let mut ns = xml::Ns::default();
             for t in &toks {
                 match t {
-                    xml::Tok::Start { qname, attrs, empty, .. } => {
+                    xml::Tok::Start {
+                        qname,
+                        attrs,
+                        empty,
+                        ..
+                    } => {
                         ns.push(attrs);
-                        let (u, l) = ns.element(qname).map_err(|e| xml_err(format, &rels.name, e))?;
+                        let (u, l) = ns
+                            .element(qname)
+                            .map_err(|e| xml_err(format, &rels.name, e))?;
                         if u == NS_RELS && l == "Relationship" {
                             let get = |k: &str| {
-                                attrs.iter().find(|a| a.qname == k).map(|a| a.value()).unwrap_or_default()
+                                attrs
+                                    .iter()
+                                    .find(|a| a.qname == k)
+                                    .map(|a| a.value())
+                                    .unwrap_or_default()
                             };
                             if get("TargetMode") != "External" {
                                 let target = resolve_target("", &get("Target")).to_lowercase();
@@ -648,14 +672,38 @@ pub(crate) fn clean(
             continue;
         }
         let new = if core.contains(&lower) {
-            rewrite_props(format, &e.name, &e.data, (NS_CORE, "coreProperties"), false, &mut col, at)?
-                .into_bytes()
+            rewrite_props(
+                format,
+                &e.name,
+                &e.data,
+                (NS_CORE, "coreProperties"),
+                false,
+                &mut col,
+                at,
+            )?
+            .into_bytes()
         } else if app.contains(&lower) {
-            rewrite_props(format, &e.name, &e.data, (NS_APP, "Properties"), false, &mut col, at)?
-                .into_bytes()
+            rewrite_props(
+                format,
+                &e.name,
+                &e.data,
+                (NS_APP, "Properties"),
+                false,
+                &mut col,
+                at,
+            )?
+            .into_bytes()
         } else if odf && e.name == "meta.xml" {
-            rewrite_props(format, &e.name, &e.data, (NS_OFFICE, "document-meta"), true, &mut col, at)?
-                .into_bytes()
+            rewrite_props(
+                format,
+                &e.name,
+                &e.data,
+                (NS_OFFICE, "document-meta"),
+                true,
+                &mut col,
+                at,
+            )?
+            .into_bytes()
         } else if is_xml_name(&e.name) {
             let (s, toks) = xml::parse(&e.data).map_err(|x| xml_err(format, &e.name, x))?;
             let kind = if lower.ends_with(".rels") {
@@ -679,7 +727,12 @@ pub(crate) fn clean(
             };
             let r = xml::rewrite(s, &toks, &rules).map_err(|x| xml_err(format, &e.name, x))?;
             for h in r.hits {
-                col.add(h.category, format!("{} {}", e.name, h.field), h.value, Some(at));
+                col.add(
+                    h.category,
+                    format!("{} {}", e.name, h.field),
+                    h.value,
+                    Some(at),
+                );
             }
             r.text.into_bytes()
         } else if is_passive(&e.name) {
@@ -711,9 +764,18 @@ mod tests {
     #[test]
     fn targets_resolve() {
         assert_eq!(resolve_target("word/", "comments.xml"), "word/comments.xml");
-        assert_eq!(resolve_target("word/", "../docProps/custom.xml"), "docProps/custom.xml");
-        assert_eq!(resolve_target("", "/docProps/core.xml"), "docProps/core.xml");
-        assert_eq!(rels_base("word/_rels/document.xml.rels").as_deref(), Some("word/"));
+        assert_eq!(
+            resolve_target("word/", "../docProps/custom.xml"),
+            "docProps/custom.xml"
+        );
+        assert_eq!(
+            resolve_target("", "/docProps/core.xml"),
+            "docProps/core.xml"
+        );
+        assert_eq!(
+            rels_base("word/_rels/document.xml.rels").as_deref(),
+            Some("word/")
+        );
         assert_eq!(rels_base("_rels/.rels").as_deref(), Some(""));
     }
 }

@@ -78,7 +78,10 @@ fn check_refs(raw: &str, base: usize) -> Result<(), XmlError> {
     while i < b.len() {
         if b[i] == b'&' {
             let Some(end) = raw[i..].find(';').map(|p| p + i) else {
-                return bad(format!("unterminated entity reference at byte {}", base + i));
+                return bad(format!(
+                    "unterminated entity reference at byte {}",
+                    base + i
+                ));
             };
             let name = &raw[i + 1..end];
             let ok = match name {
@@ -342,7 +345,10 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<(&str, Vec<Tok<'_>>), XmlError> {
         }
     }
     if let Some(open) = stack.last() {
-        return bad(format!("element <{open}> not closed at the end (byte {})", b.len()));
+        return bad(format!(
+            "element <{open}> not closed at the end (byte {})",
+            b.len()
+        ));
     }
     if !seen_root {
         return bad("no root element");
@@ -497,11 +503,7 @@ fn describe(s: &str, toks: &[Tok]) -> String {
         }
     }
     let t = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if !t.is_empty() {
-        t
-    } else {
-        vals.join(", ")
-    }
+    if !t.is_empty() { t } else { vals.join(", ") }
 }
 
 fn rebuild_tag(qname: &str, attrs: &[(String, char, &str)], empty: bool) -> String {
@@ -593,10 +595,7 @@ pub(crate) fn rewrite(s: &str, toks: &[Tok], rules: &dyn Rules) -> Result<Rewrit
                 let end = matching_end(toks, i);
                 // Check namespaces inside a dropped or cleared subtree too, so
                 // the output never depends on what we skipped being valid.
-                if matches!(
-                    action,
-                    Some(ElemAction::Drop(_) | ElemAction::DropSilent)
-                ) {
+                if matches!(action, Some(ElemAction::Drop(_) | ElemAction::DropSilent)) {
                     check_ns_subtree(&mut ns, toks, i + 1, end)?;
                     if let Some(ElemAction::Drop(cat)) = action {
                         hits.push(Hit {
@@ -650,9 +649,7 @@ pub(crate) fn rewrite(s: &str, toks: &[Tok], rules: &dyn Rules) -> Result<Rewrit
                     out.push_str(&s[span.clone()]);
                 }
                 match action {
-                    Some(ElemAction::Clear(cat)) | Some(ElemAction::SetText(cat, _))
-                        if !*empty =>
-                    {
+                    Some(ElemAction::Clear(cat)) | Some(ElemAction::SetText(cat, _)) if !*empty => {
                         check_ns_subtree(&mut ns, toks, i + 1, end)?;
                         let inner = &toks[i + 1..end];
                         let inner_start = span.end;
@@ -762,7 +759,9 @@ pub(crate) fn root_children(s: &str, toks: &[Tok]) -> Result<RootInfo, XmlError>
     let mut i = 0;
     while i < toks.len() {
         match &toks[i] {
-            Tok::Comment(r) => info.comments.push(s[r.start + 4..r.end - 3].trim().to_string()),
+            Tok::Comment(r) => info
+                .comments
+                .push(s[r.start + 4..r.end - 3].trim().to_string()),
             Tok::Start {
                 qname,
                 attrs,
@@ -823,7 +822,9 @@ mod tests {
         }
         fn attr(&self, _e: &ElemCtx, ns: &str, local: &str) -> Option<AttrAction> {
             match (ns, local) {
-                ("urn:a", l) if l.starts_with("rsid") => Some(AttrAction::Remove(Category::DeviceId)),
+                ("urn:a", l) if l.starts_with("rsid") => {
+                    Some(AttrAction::Remove(Category::DeviceId))
+                }
                 ("urn:a", "author") => Some(AttrAction::Blank(Category::Person)),
                 _ => None,
             }
@@ -845,7 +846,11 @@ mod tests {
             r#"<?xml version="1.0"?>
 <a:r xmlns:a="urn:a" xmlns:b="urn:b"><a:p b:x='1>2' a:author=""><![CDATA[<a:drop/>]]><a:clear></a:clear><a:date>1980</a:date><b:y  c = "d" /></a:p></a:r>"#
         );
-        let vals: Vec<_> = r.hits.iter().map(|h| (h.field.as_str(), h.value.as_str())).collect();
+        let vals: Vec<_> = r
+            .hits
+            .iter()
+            .map(|h| (h.field.as_str(), h.value.as_str()))
+            .collect();
         assert!(vals.contains(&("a:rsidR", "00AB")));
         assert!(vals.contains(&("a:author", "Kim & Co")));
         assert!(vals.contains(&("a:drop", "secret")));
@@ -860,9 +865,13 @@ mod tests {
 
     #[test]
     fn default_namespace_and_prefix_rebinding() {
-        let x = r#"<r xmlns="urn:a"><drop/><x:drop xmlns:x="urn:b"/><q xmlns="urn:b"><drop/></q></r>"#;
+        let x =
+            r#"<r xmlns="urn:a"><drop/><x:drop xmlns:x="urn:b"/><q xmlns="urn:b"><drop/></q></r>"#;
         let r = run(x).unwrap();
-        assert_eq!(r.text, r#"<r xmlns="urn:a"><x:drop xmlns:x="urn:b"/><q xmlns="urn:b"><drop/></q></r>"#);
+        assert_eq!(
+            r.text,
+            r#"<r xmlns="urn:a"><x:drop xmlns:x="urn:b"/><q xmlns="urn:b"><drop/></q></r>"#
+        );
     }
 
     #[test]
@@ -890,7 +899,7 @@ mod tests {
             Err(XmlError::Unsupported(_))
         ));
         match run("<a>\n<b></c></a>") {
-            Err(XmlError::Malformed(m)) => assert!(m.contains("byte 4"), "{m}"),
+            Err(XmlError::Malformed(m)) => assert!(m.contains("byte 7"), "{m}"),
             _ => panic!(),
         }
     }

@@ -98,7 +98,11 @@ fn extra_value(id: u16, data: &[u8]) -> String {
     } else {
         hex(data)
     };
-    format!("0x{id:04x} ({}), {} bytes: {shown}", extra_name(id), data.len())
+    format!(
+        "0x{id:04x} ({}), {} bytes: {shown}",
+        extra_name(id),
+        data.len()
+    )
 }
 
 /// Splits an extra field into (id, offset within field, data).
@@ -127,9 +131,12 @@ fn report_extra(
 ) {
     let Some(fields) = split_extra(extra) else {
         found.add(
-            Finding::new(Category::Other, format!("ZIP {where_} extra field of {name}"))
-                .value(format!("unparsable, {} bytes: {}", extra.len(), hex(extra)))
-                .at(base),
+            Finding::new(
+                Category::Other,
+                format!("ZIP {where_} extra field of {name}"),
+            )
+            .value(format!("unparsable, {} bytes: {}", extra.len(), hex(extra)))
+            .at(base),
         );
         return;
     };
@@ -152,9 +159,16 @@ fn report_extra(
             };
             if let Some(mark) = redstar::parse_blocks(blocks, (base + off) as u64) {
                 found.add(
-                    Finding::new(Category::Watermark, "Red Star OS watermark (ZIP extra field 0xA220)")
-                        .value(format!("{} block(s): {}", mark.blocks, mark.serials.join(", ")))
-                        .at(base + off),
+                    Finding::new(
+                        Category::Watermark,
+                        "Red Star OS watermark (ZIP extra field 0xA220)",
+                    )
+                    .value(format!(
+                        "{} block(s): {}",
+                        mark.blocks,
+                        mark.serials.join(", ")
+                    ))
+                    .at(base + off),
                 );
                 if found.redstar.is_none() {
                     found.redstar = Some(mark);
@@ -200,7 +214,10 @@ fn check_name(format: Format, raw: &[u8], flags: u16, at: usize) -> Result<Strin
         Err(e) => {
             return Err(Error::malformed(
                 format,
-                format!("entry name at byte {at} is invalid UTF-8 at byte {}", e.valid_up_to()),
+                format!(
+                    "entry name at byte {at} is invalid UTF-8 at byte {}",
+                    e.valid_up_to()
+                ),
             ));
         }
     };
@@ -259,7 +276,7 @@ fn read_directory(format: Format, data: &[u8]) -> Result<Directory, Error> {
         Error::malformed(
             format,
             format!(
-                "no end of central directory record found (file of {} bytes truncated?)",
+                "no end of central directory record (file truncated at byte {}?)",
                 data.len()
             ),
         )
@@ -274,10 +291,16 @@ fn read_directory(format: Format, data: &[u8]) -> Result<Directory, Error> {
     let clen = r.u16_le("EOCD comment length")? as usize;
     let comment = r.take(clen, "archive comment")?.to_vec();
     if n == 0xffff || cd_size == 0xffff_ffff || cd_off == 0xffff_ffff {
-        return Err(Error::unsupported(format, "ZIP64 archives are not supported"));
+        return Err(Error::unsupported(
+            format,
+            "ZIP64 archives are not supported",
+        ));
     }
     if eocd >= 20 && data[eocd - 20..eocd - 16] == SIG_ZIP64_LOCATOR.to_le_bytes() {
-        return Err(Error::unsupported(format, "ZIP64 archives are not supported"));
+        return Err(Error::unsupported(
+            format,
+            "ZIP64 archives are not supported",
+        ));
     }
     if disk != 0 || cd_disk != 0 || n_disk != n {
         return Err(Error::unsupported(
@@ -334,7 +357,10 @@ fn read_directory(format: Format, data: &[u8]) -> Result<Directory, Error> {
         let extra = r.take(elen, "extra field")?.to_vec();
         let comment = r.take(clen, "entry comment")?.to_vec();
         if csize == 0xffff_ffff || usize_ == 0xffff_ffff || offset == 0xffff_ffff {
-            return Err(Error::unsupported(format, "ZIP64 entries are not supported"));
+            return Err(Error::unsupported(
+                format,
+                "ZIP64 entries are not supported",
+            ));
         }
         if disk_start != 0 {
             return Err(Error::unsupported(
@@ -396,7 +422,9 @@ pub(crate) fn list_names(data: &[u8]) -> Vec<String> {
         let csize = u32::from_le_bytes([h[18], h[19], h[20], h[21]]) as usize;
         let nlen = u16::from_le_bytes([h[26], h[27]]) as usize;
         let elen = u16::from_le_bytes([h[28], h[29]]) as usize;
-        let Some(n) = data.get(p + 30..p + 30 + nlen) else { break };
+        let Some(n) = data.get(p + 30..p + 30 + nlen) else {
+            break;
+        };
         names.push(String::from_utf8_lossy(n).into_owned());
         let flags = u16::from_le_bytes([h[6], h[7]]);
         if flags & 8 != 0 {
@@ -422,7 +450,13 @@ pub(crate) fn first_mimetype(data: &[u8]) -> Option<&[u8]> {
     data.get(30 + nlen + elen..30 + nlen + elen + csize)
 }
 
-fn inflate(format: Format, comp: &[u8], expect: u64, name: &str, at: usize) -> Result<Vec<u8>, Error> {
+fn inflate(
+    format: Format,
+    comp: &[u8],
+    expect: u64,
+    name: &str,
+    at: usize,
+) -> Result<Vec<u8>, Error> {
     let mut dec = flate2::bufread::DeflateDecoder::new(comp);
     let mut out = Vec::with_capacity(expect.min(64 << 20) as usize);
     let res = (&mut dec).take(expect + 1).read_to_end(&mut out);
@@ -491,7 +525,10 @@ pub(crate) fn read(format: Format, data: &[u8], found: &mut Found) -> Result<Vec
         if !names_seen.insert(name.to_lowercase()) {
             return Err(Error::malformed(
                 format,
-                format!("duplicate entry {name:?} in the central directory at byte {}", c.at),
+                format!(
+                    "duplicate entry {name:?} in the central directory at byte {}",
+                    c.at
+                ),
             ));
         }
         if c.flags & 0x0001 != 0 || c.flags & 0x0040 != 0 || c.flags & 0x2000 != 0 {
@@ -503,13 +540,19 @@ pub(crate) fn read(format: Format, data: &[u8], found: &mut Found) -> Result<Vec
         if c.method != 0 && c.method != 8 {
             return Err(Error::unsupported(
                 format,
-                format!("entry {name} uses compression method {} (only stored and deflate are supported)", c.method),
+                format!(
+                    "entry {name} uses compression method {} (only stored and deflate are supported)",
+                    c.method
+                ),
             ));
         }
         if c.usize > MAX_ENTRY {
             return Err(Error::unsupported(
                 format,
-                format!("entry {name} would inflate to {} bytes (limit {MAX_ENTRY})", c.usize),
+                format!(
+                    "entry {name} would inflate to {} bytes (limit {MAX_ENTRY})",
+                    c.usize
+                ),
             ));
         }
         total += c.usize;
@@ -539,13 +582,19 @@ pub(crate) fn read(format: Format, data: &[u8], found: &mut Found) -> Result<Vec
         if lo < pos {
             return Err(Error::malformed(
                 format,
-                format!("entry {name} at byte {lo} overlaps the previous entry (ends at byte {pos})"),
+                format!(
+                    "entry {name} at byte {lo} overlaps the previous entry (ends at byte {pos})"
+                ),
             ));
         }
         if lo > pos {
             found.add(
                 Finding::new(Category::Other, "data between ZIP entries")
-                    .value(format!("{} bytes: {}", lo - pos, hex(data.get(pos..lo).unwrap_or(&[]))))
+                    .value(format!(
+                        "{} bytes: {}",
+                        lo - pos,
+                        hex(data.get(pos..lo).unwrap_or(&[]))
+                    ))
                     .at(pos),
             );
         }
@@ -585,7 +634,8 @@ pub(crate) fn read(format: Format, data: &[u8], found: &mut Found) -> Result<Vec
                 ),
             ));
         }
-        if (time, date) != (FIXED_TIME, FIXED_DATE) || (c.time, c.date) != (FIXED_TIME, FIXED_DATE) {
+        if (time, date) != (FIXED_TIME, FIXED_DATE) || (c.time, c.date) != (FIXED_TIME, FIXED_DATE)
+        {
             n_timed += 1;
             for t in [dos_time(date, time), dos_time(c.date, c.time)] {
                 if times.len() < 3 && !times.contains(&t) {
@@ -593,8 +643,22 @@ pub(crate) fn read(format: Format, data: &[u8], found: &mut Found) -> Result<Vec
                 }
             }
         }
-        report_extra(lextra, extra_at, "local", &name, Some(lo) == first_offset, found);
-        report_extra(&c.extra, c.at + 46 + c.name.len(), "central", &name, false, found);
+        report_extra(
+            lextra,
+            extra_at,
+            "local",
+            &name,
+            Some(lo) == first_offset,
+            found,
+        );
+        report_extra(
+            &c.extra,
+            c.at + 46 + c.name.len(),
+            "central",
+            &name,
+            false,
+            found,
+        );
         if !c.comment.is_empty() {
             found.add(
                 Finding::new(Category::Text, format!("ZIP entry comment of {name}"))
@@ -615,7 +679,9 @@ pub(crate) fn read(format: Format, data: &[u8], found: &mut Found) -> Result<Vec
             if sig != c.crc || dcsize != c.csize || dusize != c.usize {
                 return Err(Error::malformed(
                     format,
-                    format!("data descriptor at byte {dat} does not agree with the central directory ({name})"),
+                    format!(
+                        "data descriptor at byte {dat} does not agree with the central directory ({name})"
+                    ),
                 ));
             }
         }
@@ -660,13 +726,16 @@ pub(crate) fn read(format: Format, data: &[u8], found: &mut Found) -> Result<Vec
     }
     if dir.cd_end < dir.eocd {
         found.add(
-            Finding::new(Category::Other, "data between the ZIP central directory and its end record")
-                .value(format!(
-                    "{} bytes: {}",
-                    dir.eocd - dir.cd_end,
-                    hex(&data[dir.cd_end..dir.eocd])
-                ))
-                .at(dir.cd_end),
+            Finding::new(
+                Category::Other,
+                "data between the ZIP central directory and its end record",
+            )
+            .value(format!(
+                "{} bytes: {}",
+                dir.eocd - dir.cd_end,
+                hex(&data[dir.cd_end..dir.eocd])
+            ))
+            .at(dir.cd_end),
         );
     }
     if n_timed > 0 {
@@ -844,7 +913,9 @@ mod tests {
         let cd = z.len() - 22 - 46 - 5;
         z[cd + 24..cd + 28].copy_from_slice(&big);
         match read(Format::Docx, &z, &mut Found::default()) {
-            Err(Error::Unsupported { reason, .. }) => assert!(reason.contains("zip bomb"), "{reason}"),
+            Err(Error::Unsupported { reason, .. }) => {
+                assert!(reason.contains("zip bomb"), "{reason}")
+            }
             other => panic!("{other:?}"),
         }
     }
