@@ -343,7 +343,11 @@ pub fn clean_as(format: Format, data: &[u8], opts: &Options) -> Result<Cleaned, 
     if let Some(m) = &redstar {
         found.add(
             Finding::new(Category::Watermark, "Red Star OS watermark")
-                .value(format!("{} block(s): {}", m.blocks, m.serials.join(", ")))
+                .value(format!(
+                    "{} block(s): {}",
+                    m.blocks,
+                    m.serials.join(", ")
+                ))
                 .at(m.offset as usize),
         );
     }
@@ -358,9 +362,12 @@ pub fn clean_as(format: Format, data: &[u8], opts: &Options) -> Result<Cleaned, 
         Format::Avi => avi::clean(body, opts, findings)?,
         Format::Mkv => mkv::clean(body, opts, findings)?,
         Format::Pdf => pdf::clean(body, opts, findings)?,
-        Format::Docx | Format::Xlsx | Format::Pptx | Format::Odt | Format::Ods | Format::Odp => {
-            zipdoc::clean(format, body, opts, findings)?
-        }
+        Format::Docx
+        | Format::Xlsx
+        | Format::Pptx
+        | Format::Odt
+        | Format::Ods
+        | Format::Odp => zipdoc::clean(format, body, opts, findings)?,
         Format::Text => text::clean(body, opts, findings)?,
     };
     // The DOCX Red Star mark lives in a ZIP extra field; zipdoc sets it in

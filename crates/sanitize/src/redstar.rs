@@ -149,10 +149,7 @@ mod tests {
         // wrong key or byte order cannot slip through.
         let blocks = encode_blocks(&["S3RIAL01"]);
         assert_eq!(blocks.len(), 24);
-        assert_eq!(
-            &blocks[..8],
-            &[0xb6, 0xb7, 0x97, 0x90, 0x96, 0x93, 0x23, 0xad]
-        );
+        assert_eq!(&blocks[..8], &[0xb6, 0xb7, 0x97, 0x90, 0x96, 0x93, 0x23, 0xad]);
         let mark = parse_blocks(&blocks, 0).unwrap();
         assert_eq!(mark.serials, vec!["S3RIAL01".to_string()]);
     }
@@ -166,10 +163,7 @@ mod tests {
             let (mark, cut) = find_trailer(&marked).unwrap();
             assert_eq!(cut, base.len());
             assert_eq!(mark.blocks, k);
-            assert_eq!(
-                mark.serials,
-                s[..k].iter().map(|x| x.to_string()).collect::<Vec<_>>()
-            );
+            assert_eq!(mark.serials, s[..k].iter().map(|x| x.to_string()).collect::<Vec<_>>());
         }
     }
 
