@@ -1528,15 +1528,8 @@ pub(crate) fn clean(data: &[u8], opts: &Options, found: &mut Found) -> Result<Ve
             }
         }
     }
-    // Objects of the file that are not written: earlier revisions, deleted content.
-    let written: HashSet<u32> = order.iter().copied().collect();
-    let dropped = doc
-        .xref
-        .iter()
-        .filter(|(n, e)| !matches!(e, XEntry::Free) && !written.contains(n))
-        .count();
-    let _ = dropped; // Reported only through what they held (Info, XMP) above.
-
+    // Objects not reached (earlier revisions, deleted pages, the old Info and
+    // XMP) are simply not written.
     // Write.
     let mut out = Vec::new();
     out.extend_from_slice(format!("%PDF-{version}\n").as_bytes());

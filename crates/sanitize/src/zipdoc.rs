@@ -49,6 +49,7 @@ const NS_TC: &str = "http://schemas.microsoft.com/office/spreadsheetml/2018/thre
 const NS_P: &str = "http://schemas.openxmlformats.org/presentationml/2006/main";
 const NS_P188: &str = "http://schemas.microsoft.com/office/powerpoint/2018/8/main";
 const NS_P1510: &str = "http://schemas.microsoft.com/office/powerpoint/2015/10/main";
+const NS_R: &str = "http://schemas.openxmlformats.org/officeDocument/2006/relationships";
 const NS_RELS: &str = "http://schemas.openxmlformats.org/package/2006/relationships";
 const NS_CT: &str = "http://schemas.openxmlformats.org/package/2006/content-types";
 const NS_CORE: &str = "http://schemas.openxmlformats.org/package/2006/metadata/core-properties";
@@ -314,6 +315,8 @@ impl Rules for OfficeRules<'_> {
             (_, _, NS_W, "initials") => Some(AttrAction::Remove(Person)),
             (_, _, NS_W, "date") => Some(AttrAction::Remove(Time)),
             (_, _, NS_W16DU | NS_W16CEX, "dateUtc") => Some(AttrAction::Remove(Time)),
+            // The printer settings part it points to is dropped.
+            (NS_SML, "pageSetup", NS_R, "id") => Some(AttrAction::RemoveSilent),
             (NS_TC, "person", "", "displayName") => Some(AttrAction::Blank(Person)),
             (NS_TC, "person", "", "userId" | "providerId") => Some(AttrAction::Remove(Person)),
             (NS_TC, "threadedComment", "", "dT") => Some(AttrAction::Remove(Time)),
@@ -449,6 +452,23 @@ fn report_custom(part: &str, bytes: &[u8], out: &mut Collector, at: usize) {
     }
 }
 
+/// The printer name at the start of a Windows DEVMODEW structure.
+fn devmode_name(d: &[u8]) -> String {
+    let units: Vec<u16> = d
+        .get(..64)
+        .unwrap_or(d)
+        .chunks_exact(2)
+        .map(|c| u16::from_le_bytes([c[0], c[1]]))
+        .take_while(|&u| u != 0)
+        .collect();
+    let name = crate::bytes::printable(String::from_utf16_lossy(&units).as_bytes());
+    if name.is_empty() {
+        format!("{} bytes", d.len())
+    } else {
+        name
+    }
+}
+
 fn ext_of(name: &str) -> String {
     name.rsplit_once('.')
         .map(|(_, e)| e.to_ascii_lowercase())
@@ -459,12 +479,20 @@ fn is_xml_name(name: &str) -> bool {
     matches!(ext_of(name).as_str(), "xml" | "rels" | "vml" | "rdf")
 }
 
-/// Binary formats that are kept as they are: fonts and vector metafiles.
-fn is_passive(name: &str) -> bool {
-    matches!(
+/// Binary formats that are kept as they are: fonts (by name) and vector
+/// metafiles (by content: EMF, WMF, StarView), which carry drawings only.
+fn is_passive(name: &str, data: &[u8]) -> bool {
+    let font = matches!(
         ext_of(name).as_str(),
-        "emf" | "wmf" | "emz" | "wmz" | "odttf" | "ttf" | "otf" | "fntdata" | "svm"
-    )
+        "odttf" | "ttf" | "otf" | "fntdata"
+    );
+    let emf = data.len() > 44 && data[..4] == [1, 0, 0, 0] && &data[40..44] == b" EMF";
+    let wmf = data.starts_with(&[0xd7, 0xcd, 0xc6, 0x9a])
+        || (data.len() > 18 && matches!(data[..4], [1, 0, 9, 0] | [2, 0, 9, 0]));
+    let svm = data.starts_with(b"VCLMTF");
+    // Old OpenOffice layout cache: layout positions only.
+    let layout = name == "layout-cache";
+    font || emf || wmf || svm || layout
 }
 
 /// Cleans an embedded file with the module for its format.
@@ -554,6 +582,7 @@ pub(crate) fn clean(
     let mut custom = BTreeSet::from(["docprops/custom.xml".to_string()]);
     let mut thumbs: BTreeSet<String> = BTreeSet::new();
     let mut signatures: BTreeSet<String> = BTreeSet::new();
+    let mut printers: BTreeSet<String> = BTreeSet::new();
     if !odf {
         // Package relationships say where the property parts are.
         if let Some(rels) = entries.iter().find(|e| e.name == "_rels/.rels") {
@@ -611,7 +640,10 @@ pub(crate) fn clean(
                 signatures.insert(l.clone());
             }
             if l.starts_with("docprops/thumbnail.") {
-                thumbs.insert(l);
+                thumbs.insert(l.clone());
+            }
+            if l.contains("/printersettings/") && !e.is_dir {
+                printers.insert(l);
             }
         }
     } else {
@@ -631,6 +663,7 @@ pub(crate) fn clean(
     dropped.extend(custom.iter().cloned());
     dropped.extend(thumbs.iter().cloned());
     dropped.extend(signatures.iter().cloned());
+    dropped.extend(printers.iter().cloned());
 
     let mut col = Collector::default();
     let mut out: Vec<(String, Vec<u8>, bool)> = Vec::new();
@@ -659,6 +692,15 @@ pub(crate) fn clean(
                 Category::Person,
                 format!("{} (digital signature, names the signer)", e.name),
                 format!("{} bytes", e.data.len()),
+                Some(at),
+            );
+            continue;
+        }
+        if printers.contains(&lower) {
+            col.add(
+                Category::DeviceId,
+                format!("{} (printer settings)", e.name),
+                devmode_name(&e.data),
                 Some(at),
             );
             continue;
@@ -735,7 +777,7 @@ pub(crate) fn clean(
                 );
             }
             r.text.into_bytes()
-        } else if is_passive(&e.name) {
+        } else if is_passive(&e.name, &e.data) {
             e.data.clone()
         } else {
             clean_embedded(format, &e.name, &e.data, opts, found, at)?

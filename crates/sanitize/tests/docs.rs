@@ -182,6 +182,8 @@ fn assert_well_formed(dir: &Path, name: &str, xml: &[u8]) {
 fn cleaned_archives_are_valid_sorted_and_free_of_planted_data() {
     let dir = tempfile::tempdir().unwrap();
     for (ext, format, data) in doc_fixtures() {
+        // The checker itself on the fixtures, which must be consistent too.
+        assert_no_dangling_references(ext, &entries_raw(&data));
         let c = clean(&data, &Options::default()).unwrap();
         let list = entries(&c.data);
         let names: Vec<&str> = list.iter().map(|(n, _)| n.as_str()).collect();
@@ -212,6 +214,7 @@ fn cleaned_archives_are_valid_sorted_and_free_of_planted_data() {
                 }
             }
         }
+        assert_no_dangling_references(ext, &list);
         for (n, d) in &list {
             for p in PLANTED {
                 assert!(!contains(d, p.as_bytes()), "{ext}: {p} left in {n}");
@@ -225,6 +228,71 @@ fn cleaned_archives_are_valid_sorted_and_free_of_planted_data() {
             assert!(!outside_cdata.contains("rsid"), "{ext}: rsid left in {n}");
             if n.ends_with(".xml") || n.ends_with(".rels") {
                 assert_well_formed(dir.path(), n, d);
+            }
+        }
+    }
+}
+
+/// Values of `attr="…"` in every tag named `tag`.
+fn tags<'a>(xml: &'a str, tag: &str) -> Vec<&'a str> {
+    xml.split(&format!("<{tag} ")).skip(1).map(|t| &t[..t.find('>').unwrap()]).collect()
+}
+
+fn attr<'a>(tag: &'a str, name: &str) -> Option<&'a str> {
+    let p = tag.find(&format!(" {name}=\"")).or_else(|| tag.starts_with(&format!("{name}=\"")).then_some(0))?;
+    let v = &tag[p..];
+    let v = &v[v.find('"').unwrap() + 1..];
+    Some(&v[..v.find('"').unwrap()])
+}
+
+/// Every relationship, content-type override and manifest entry names a part
+/// that is in the archive.
+fn assert_no_dangling_references(ext: &str, list: &[(String, Vec<u8>)]) {
+    let names: Vec<String> = list.iter().map(|(n, _)| n.to_lowercase()).collect();
+    let exists = |p: &str| names.contains(&p.trim_start_matches('/').to_lowercase());
+    for (n, d) in list {
+        let x = String::from_utf8_lossy(d);
+        if n.ends_with(".rels") {
+            let base = n.rsplit_once("_rels/").map(|(b, _)| b).unwrap_or("");
+            for t in tags(&x, "Relationship") {
+                if attr(t, "TargetMode") == Some("External") {
+                    continue;
+                }
+                let target = attr(t, "Target").unwrap();
+                let mut parts: Vec<&str> = Vec::new();
+                let joined = if let Some(abs) = target.strip_prefix('/') { abs.to_string() } else { format!("{base}{target}") };
+                for c in joined.split('/') {
+                    match c {
+                        ".." => {
+                            parts.pop();
+                        }
+                        "" | "." => {}
+                        c => parts.push(c),
+                    }
+                }
+                assert!(exists(&parts.join("/")), "{ext}: {n} points to missing {target}");
+            }
+        }
+        if n == "[Content_Types].xml" {
+            for t in tags(&x, "Override") {
+                let p = attr(t, "PartName").unwrap();
+                assert!(exists(p), "{ext}: content type for missing {p}");
+            }
+        }
+        if n == "META-INF/manifest.xml" {
+            for t in tags(&x, "manifest:file-entry") {
+                let p = attr(t, "manifest:full-path").unwrap();
+                assert!(p == "/" || exists(p), "{ext}: manifest names missing {p}");
+            }
+        }
+        if n.ends_with(".xml") && !n.ends_with(".rels") {
+            // r:id references must have a relationship in the part's .rels.
+            let (dir, file) = n.rsplit_once('/').unwrap_or(("", n));
+            let rels_name = if dir.is_empty() { format!("_rels/{file}.rels") } else { format!("{dir}/_rels/{file}.rels") };
+            let rels = list.iter().find(|(m, _)| *m == rels_name).map(|(_, d)| String::from_utf8_lossy(d).into_owned()).unwrap_or_default();
+            for piece in x.split(" r:id=\"").skip(1) {
+                let id = &piece[..piece.find('"').unwrap()];
+                assert!(rels.contains(&format!("Id=\"{id}\"")), "{ext}: {n} uses r:id {id} with no relationship");
             }
         }
     }

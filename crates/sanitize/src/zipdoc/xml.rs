@@ -440,6 +440,8 @@ pub(crate) enum AttrAction {
     Blank(Category),
     /// Set to a fixed value (for required dates).
     Set(Category, &'static str),
+    /// Remove without a finding (a reference to a dropped part).
+    RemoveSilent,
 }
 
 /// An element as the rules see it.
@@ -592,7 +594,8 @@ pub(crate) fn rewrite(s: &str, toks: &[Tok], rules: &dyn Rules) -> Result<Rewrit
                     attrs: &resolved,
                 };
                 let action = rules.element(&ctx);
-                let end = matching_end(toks, i);
+                // Only elements the rules act on need their end (keeps this linear).
+                let end = if action.is_some() { matching_end(toks, i) } else { i };
                 // Check namespaces inside a dropped or cleared subtree too, so
                 // the output never depends on what we skipped being valid.
                 if matches!(action, Some(ElemAction::Drop(_) | ElemAction::DropSilent)) {
@@ -631,6 +634,7 @@ pub(crate) fn rewrite(s: &str, toks: &[Tok], rules: &dyn Rules) -> Result<Rewrit
                             });
                             kept.push((a.qname.to_string(), a.quote, ""));
                         }
+                        Some(AttrAction::RemoveSilent) => changed = true,
                         Some(AttrAction::Set(cat, v)) if a.raw != v => {
                             changed = true;
                             hits.push(Hit {
