@@ -235,8 +235,12 @@ impl<'a> Lexer<'a> {
                 let tok = self.keyword();
                 let num =
                     parse_number(tok).ok_or_else(|| bad(format!("bad number at byte {at}")))?;
-                if let Obj::Int(n) = num {
-                    if (0..=u32::MAX as i64).contains(&n) && tok[0] != b'+' && tok[0] != b'-' {
+                if let Obj::Int(n) = num
+                    && (0..=u32::MAX as i64).contains(&n)
+                    && tok[0] != b'+'
+                    && tok[0] != b'-'
+                {
+                    {
                         // Maybe "n g R".
                         let save = self.pos;
                         self.skip_ws();
@@ -470,10 +474,10 @@ fn decode(dict: &Dict, raw: &[u8], what: &str) -> Result<Vec<u8>, Error> {
                 format!("{what}: decodes to more than {MAX_DECODED} bytes"),
             ));
         }
-        if i == 0 {
-            if let Some(p) = &parms {
-                out = unpredict(p, out, what)?;
-            }
+        if i == 0
+            && let Some(p) = &parms
+        {
+            out = unpredict(p, out, what)?;
         }
         data = out;
     }
@@ -548,6 +552,9 @@ fn unpredict(p: &Dict, data: Vec<u8>, what: &str) -> Result<Vec<u8>, Error> {
     Ok(out)
 }
 
+/// A decoded object stream: (object number, offset) pairs and the data.
+type ObjStm = (Vec<(u32, usize)>, Vec<u8>);
+
 /// The parsed file: cross-reference data and an object cache.
 struct Doc<'a> {
     d: &'a [u8],
@@ -559,7 +566,7 @@ struct Doc<'a> {
     /// Entries of the section being read.
     current: BTreeMap<u32, XEntry>,
     cache: HashMap<u32, Obj>,
-    objstm: HashMap<u32, (Vec<(u32, usize)>, Vec<u8>)>,
+    objstm: HashMap<u32, ObjStm>,
     loading: HashSet<u32>,
 }
 
@@ -772,12 +779,12 @@ impl<'a> Doc<'a> {
         let n = lx.uint("object number")?;
         let g = lx.uint("generation")?;
         lx.expect_keyword("obj")?;
-        if let Some((en, eg)) = expect {
-            if n != en as u64 || g != eg as u64 {
-                return Err(bad(format!(
-                    "cross-reference says object {en} {eg} is at byte {off}, but {n} {g} is there"
-                )));
-            }
+        if let Some((en, eg)) = expect
+            && (n != en as u64 || g != eg as u64)
+        {
+            return Err(bad(format!(
+                "cross-reference says object {en} {eg} is at byte {off}, but {n} {g} is there"
+            )));
         }
         let num = u32::try_from(n).map_err(|_| bad(format!("bad object number at byte {off}")))?;
         let obj = lx.object(0)?;
@@ -807,7 +814,9 @@ impl<'a> Doc<'a> {
                     match self.get(*rn, *rg)? {
                         Obj::Int(l) if l >= 0 => l as usize,
                         _ => {
-                            return Err(bad(format!("bad stream /Length for object at byte {off}")));
+                            return Err(bad(format!(
+                                "bad stream /Length for object at byte {off}"
+                            )));
                         }
                     }
                 }
@@ -1458,8 +1467,10 @@ pub(crate) fn clean(data: &[u8], opts: &Options, found: &mut Found) -> Result<Ve
                 ),
             }
         }
-        if let Some(id) = t.get("ID") {
-            if i == 0 || trailers[..i].iter().all(|(p, _)| p.get("ID") != Some(id)) {
+        if let Some(id) = t.get("ID")
+            && (i == 0 || trailers[..i].iter().all(|(p, _)| p.get("ID") != Some(id)))
+        {
+            {
                 let v = match id {
                     Obj::Array(a) => a
                         .iter()

@@ -145,12 +145,15 @@ fn xml_err(format: Format, part: &str, e: XmlError) -> Error {
     }
 }
 
+type Collected = (Vec<String>, usize, Option<usize>);
+
 /// Collects findings per (category, field) so a part with a thousand rsids
 /// gives one finding listing the distinct values.
 #[derive(Default)]
 struct Collector {
     order: Vec<(Category, String)>,
-    vals: BTreeMap<(String, String), (Vec<String>, usize, Option<usize>)>,
+    /// (category, field) → (distinct values, count, first offset).
+    vals: BTreeMap<(String, String), Collected>,
 }
 
 fn cat_key(c: Category) -> String {
@@ -482,10 +485,7 @@ fn is_xml_name(name: &str) -> bool {
 /// Binary formats that are kept as they are: fonts (by name) and vector
 /// metafiles (by content: EMF, WMF, StarView), which carry drawings only.
 fn is_passive(name: &str, data: &[u8]) -> bool {
-    let font = matches!(
-        ext_of(name).as_str(),
-        "odttf" | "ttf" | "otf" | "fntdata"
-    );
+    let font = matches!(ext_of(name).as_str(), "odttf" | "ttf" | "otf" | "fntdata");
     let emf = data.len() > 44 && data[..4] == [1, 0, 0, 0] && &data[40..44] == b" EMF";
     let wmf = data.starts_with(&[0xd7, 0xcd, 0xc6, 0x9a])
         || (data.len() > 18 && matches!(data[..4], [1, 0, 9, 0] | [2, 0, 9, 0]));

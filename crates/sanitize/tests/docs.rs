@@ -235,11 +235,16 @@ fn cleaned_archives_are_valid_sorted_and_free_of_planted_data() {
 
 /// Values of `attr="…"` in every tag named `tag`.
 fn tags<'a>(xml: &'a str, tag: &str) -> Vec<&'a str> {
-    xml.split(&format!("<{tag} ")).skip(1).map(|t| &t[..t.find('>').unwrap()]).collect()
+    xml.split(&format!("<{tag} "))
+        .skip(1)
+        .map(|t| &t[..t.find('>').unwrap()])
+        .collect()
 }
 
 fn attr<'a>(tag: &'a str, name: &str) -> Option<&'a str> {
-    let p = tag.find(&format!(" {name}=\"")).or_else(|| tag.starts_with(&format!("{name}=\"")).then_some(0))?;
+    let p = tag
+        .find(&format!(" {name}=\""))
+        .or_else(|| tag.starts_with(&format!("{name}=\"")).then_some(0))?;
     let v = &tag[p..];
     let v = &v[v.find('"').unwrap() + 1..];
     Some(&v[..v.find('"').unwrap()])
@@ -260,7 +265,11 @@ fn assert_no_dangling_references(ext: &str, list: &[(String, Vec<u8>)]) {
                 }
                 let target = attr(t, "Target").unwrap();
                 let mut parts: Vec<&str> = Vec::new();
-                let joined = if let Some(abs) = target.strip_prefix('/') { abs.to_string() } else { format!("{base}{target}") };
+                let joined = if let Some(abs) = target.strip_prefix('/') {
+                    abs.to_string()
+                } else {
+                    format!("{base}{target}")
+                };
                 for c in joined.split('/') {
                     match c {
                         ".." => {
@@ -270,7 +279,10 @@ fn assert_no_dangling_references(ext: &str, list: &[(String, Vec<u8>)]) {
                         c => parts.push(c),
                     }
                 }
-                assert!(exists(&parts.join("/")), "{ext}: {n} points to missing {target}");
+                assert!(
+                    exists(&parts.join("/")),
+                    "{ext}: {n} points to missing {target}"
+                );
             }
         }
         if n == "[Content_Types].xml" {
@@ -288,11 +300,22 @@ fn assert_no_dangling_references(ext: &str, list: &[(String, Vec<u8>)]) {
         if n.ends_with(".xml") && !n.ends_with(".rels") {
             // r:id references must have a relationship in the part's .rels.
             let (dir, file) = n.rsplit_once('/').unwrap_or(("", n));
-            let rels_name = if dir.is_empty() { format!("_rels/{file}.rels") } else { format!("{dir}/_rels/{file}.rels") };
-            let rels = list.iter().find(|(m, _)| *m == rels_name).map(|(_, d)| String::from_utf8_lossy(d).into_owned()).unwrap_or_default();
+            let rels_name = if dir.is_empty() {
+                format!("_rels/{file}.rels")
+            } else {
+                format!("{dir}/_rels/{file}.rels")
+            };
+            let rels = list
+                .iter()
+                .find(|(m, _)| *m == rels_name)
+                .map(|(_, d)| String::from_utf8_lossy(d).into_owned())
+                .unwrap_or_default();
             for piece in x.split(" r:id=\"").skip(1) {
                 let id = &piece[..piece.find('"').unwrap()];
-                assert!(rels.contains(&format!("Id=\"{id}\"")), "{ext}: {n} uses r:id {id} with no relationship");
+                assert!(
+                    rels.contains(&format!("Id=\"{id}\"")),
+                    "{ext}: {n} uses r:id {id} with no relationship"
+                );
             }
         }
     }

@@ -444,11 +444,15 @@ pub(crate) enum AttrAction {
     RemoveSilent,
 }
 
+/// An attribute with its name resolved to (namespace, local) and its value;
+/// `None` for namespace declarations.
+pub(crate) type ResolvedAttr = (Option<(String, String)>, String);
+
 /// An element as the rules see it.
 pub(crate) struct ElemCtx<'x> {
     pub ns: &'x str,
     pub local: &'x str,
-    pub attrs: &'x [(Option<(String, String)>, String)],
+    pub attrs: &'x [ResolvedAttr],
 }
 
 impl ElemCtx<'_> {
@@ -543,10 +547,7 @@ fn matching_end(toks: &[Tok], i: usize) -> usize {
     toks.len().saturating_sub(1)
 }
 
-fn resolve_attrs<'a>(
-    ns: &Ns<'a>,
-    attrs: &[Attr<'a>],
-) -> Result<Vec<(Option<(String, String)>, String)>, XmlError> {
+fn resolve_attrs<'a>(ns: &Ns<'a>, attrs: &[Attr<'a>]) -> Result<Vec<ResolvedAttr>, XmlError> {
     attrs
         .iter()
         .map(|a| {
@@ -595,7 +596,11 @@ pub(crate) fn rewrite(s: &str, toks: &[Tok], rules: &dyn Rules) -> Result<Rewrit
                 };
                 let action = rules.element(&ctx);
                 // Only elements the rules act on need their end (keeps this linear).
-                let end = if action.is_some() { matching_end(toks, i) } else { i };
+                let end = if action.is_some() {
+                    matching_end(toks, i)
+                } else {
+                    i
+                };
                 // Check namespaces inside a dropped or cleared subtree too, so
                 // the output never depends on what we skipped being valid.
                 if matches!(action, Some(ElemAction::Drop(_) | ElemAction::DropSilent)) {
@@ -733,14 +738,14 @@ pub(crate) struct Child {
     pub qname: String,
     pub local: String,
     pub value: String,
-    pub attrs: Vec<(Option<(String, String)>, String)>,
+    pub attrs: Vec<ResolvedAttr>,
 }
 
 /// Root (namespace, local, attributes) and its element children.
 pub(crate) struct RootInfo {
     pub ns: String,
     pub local: String,
-    pub attrs: Vec<(Option<(String, String)>, String)>,
+    pub attrs: Vec<ResolvedAttr>,
     pub children: Vec<Child>,
     /// Elements at depth 2 inside each child, flattened: used for ODF meta.
     pub grandchildren: Vec<Child>,
