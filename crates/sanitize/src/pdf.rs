@@ -514,6 +514,12 @@ fn unpredict(p: &Dict, data: Vec<u8>, what: &str) -> Result<Vec<u8>, Error> {
     }
     let bpp = ((colors * bpc + 7) / 8) as usize;
     let row = ((cols * colors * bpc + 7) / 8) as usize;
+    if data.is_empty() {
+        return Ok(data);
+    }
+    if row + 1 > data.len() {
+        return Err(bad(format!("{what}: predictor rows longer than the data")));
+    }
     let mut out = Vec::with_capacity(data.len());
     let mut prev = vec![0u8; row];
     for chunk in data.chunks(row + 1) {
@@ -1309,6 +1315,12 @@ fn write_name(n: &[u8], out: &mut Vec<u8>) {
 fn write_dict(d: &Dict, map: &HashMap<u32, u32>, out: &mut Vec<u8>) {
     out.extend_from_slice(b"<<");
     for (k, v) in &d.0 {
+        // A reference to an object that is not written would be null, and a
+        // null value is the same as no entry: leave it out (so a second
+        // cleaning reads exactly what was written).
+        if matches!(v, Obj::Ref(n, _) if !map.contains_key(n)) {
+            continue;
+        }
         write_name(k, out);
         out.push(b' ');
         write_obj(v, map, out);
@@ -1639,6 +1651,124 @@ mod tests {
         let mut lx = Lexer::new(&out, 0);
         assert_eq!(lx.object(0).unwrap(), Obj::Name(b"A B#(".to_vec()));
         assert_eq!(lx.object(0).unwrap(), Obj::Str(b"x(\\)\n\xff".to_vec()));
+    }
+
+    /// A PDF from object bodies (numbered from 1) with a classic xref.
+    fn build(objs: &[&str], trailer_extra: &str) -> Vec<u8> {
+        let mut out = b"%PDF-1.4\n".to_vec();
+        let mut offs = Vec::new();
+        for (i, o) in objs.iter().enumerate() {
+            offs.push(out.len());
+            out.extend_from_slice(format!("{} 0 obj\n{o}\nendobj\n", i + 1).as_bytes());
+        }
+        let x = out.len();
+        out.extend_from_slice(
+            format!("xref\n0 {}\n0000000000 65535 f \n", objs.len() + 1).as_bytes(),
+        );
+        for o in offs {
+            out.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
+        }
+        out.extend_from_slice(
+            format!(
+                "trailer\n<</Size {} /Root 1 0 R{trailer_extra}>>\nstartxref\n{x}\n%%EOF\n",
+                objs.len() + 1
+            )
+            .as_bytes(),
+        );
+        out
+    }
+
+    fn run(d: &[u8]) -> Result<(Vec<u8>, Found), Error> {
+        let mut f = Found::default();
+        let out = clean(d, &Options::default(), &mut f)?;
+        Ok((out, f))
+    }
+
+    #[test]
+    fn missing_objects_and_cycles() {
+        let d = build(
+            &[
+                "<</Type /Catalog /Pages 2 0 R /Missing 99 0 R /Arr [99 0 R 3 0 R]>>",
+                "<</Type /Pages /Kids [3 0 R] /Count 1 /Self 2 0 R>>",
+                "<</Type /Page /Parent 2 0 R /MediaBox [0 0 10 10] /Info 4 0 R>>",
+                "<</Author (KimCheolsu)>>",
+            ],
+            " /Info 4 0 R",
+        );
+        let (out, f) = run(&d).unwrap();
+        let s = String::from_utf8_lossy(&out);
+        assert!(
+            !s.contains("/Missing") && s.contains("/Arr [null 3 0 R]"),
+            "{s}"
+        );
+        // The Info dictionary is not written even when something points to it.
+        assert!(!s.contains("KimCheolsu"), "{s}");
+        assert!(f.findings.iter().any(|x| x.field == "PDF Info Author"));
+        let (again, f2) = run(&out).unwrap();
+        assert_eq!(again, out);
+        assert!(f2.findings.is_empty(), "{:?}", f2.findings);
+    }
+
+    #[test]
+    fn length_as_reference_and_trailing_junk() {
+        let mut d = build(
+            &[
+                "<</Type /Catalog /Pages 2 0 R>>",
+                "<</Type /Pages /Kids [3 0 R] /Count 1>>",
+                "<</Type /Page /Parent 2 0 R /MediaBox [0 0 10 10] /Contents 4 0 R>>",
+                "<</Length 5 0 R>>\nstream\nBT ET\nendstream",
+                "5",
+            ],
+            "",
+        );
+        d.extend_from_slice(b"junk from planted-host");
+        let (out, f) = run(&d).unwrap();
+        assert!(String::from_utf8_lossy(&out).contains("<</Length 5>>\nstream\nBT ET\nendstream"));
+        assert_eq!(f.findings.len(), 1);
+        assert_eq!(f.findings[0].category, Category::Trailer);
+        // An unfinished update after %%EOF is refused, not cleaned as the old revision.
+        let mut u = build(&["<</Type /Catalog>>"], "");
+        u.extend_from_slice(b"2 0 obj\n<</Author (x)>>\nendobj\nxref\n");
+        assert!(run(&u).is_err());
+    }
+
+    #[test]
+    fn refs_loop_in_lengths_is_refused() {
+        let d = build(
+            &[
+                "<</Type /Catalog /Pages 2 0 R>>",
+                "<</Length 3 0 R>>\nstream\nx\nendstream",
+                "<</Length 2 0 R>>\nstream\nx\nendstream",
+            ],
+            "",
+        );
+        assert!(run(&d).is_err());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn lexer_never_panics(data in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200)) {
+            let mut lx = Lexer::new(&data, 0);
+            for _ in 0..20 {
+                if lx.object(0).is_err() { break; }
+            }
+        }
+
+        #[test]
+        fn object_soup_never_panics(parts in proptest::collection::vec(
+            proptest::sample::select(vec![
+                "<<", ">>", "[", "]", "/Type", "/Catalog", "/Pages", "1 0 R", "2 0 R", "(s\\)", "<4142>",
+                "/Length 3", "stream\n", "endstream", "/Metadata", "/Info", "null", "3.5", "-1",
+                "/Filter /FlateDecode", "/Kids", "obj", "endobj", "%c\n", " ",
+            ]), 0..40)) {
+            let body: String = parts.concat();
+            let d = build(&[&body, "<</Type /Pages /Kids [] /Count 0>>"], "");
+            if let Ok((out, _)) = run(&d) {
+                let (again, f) = run(&out).expect("cleaned output parses");
+                proptest::prop_assert_eq!(again, out);
+                proptest::prop_assert!(f.findings.is_empty());
+            }
+        }
     }
 
     #[test]

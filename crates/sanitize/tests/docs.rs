@@ -871,6 +871,18 @@ mod mutations {
     }
 
     proptest! {
+        #![proptest_config(ProptestConfig { cases: 100, .. ProptestConfig::default() })]
+        /// Mutations inside an XML part (the ZIP layer's CRC would stop most
+        /// byte-level mutations before the XML rewriter sees them).
+        #[test]
+        fn xml_part_mutations_never_panic(edits in proptest::collection::vec((any::<usize>(), any::<u8>(), any::<u8>()), 1..6)) {
+            let xml = mutate(fixtures::docx_document_xml().into_bytes(), &edits);
+            let d = fixtures::docx_with_entry("word/glossary/document.xml", &xml);
+            check(Format::Docx, &d);
+        }
+    }
+
+    proptest! {
         #![proptest_config(ProptestConfig { cases: 200, .. ProptestConfig::default() })]
         #[test]
         fn random_mutations_never_panic(which in 0usize..8, edits in proptest::collection::vec((any::<usize>(), any::<u8>(), any::<u8>()), 1..6)) {

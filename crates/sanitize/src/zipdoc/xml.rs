@@ -883,6 +883,32 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        #[test]
+        fn token_soup_never_panics_and_is_idempotent(parts in proptest::collection::vec(
+            proptest::sample::select(vec![
+                "<a:r xmlns:a='urn:a'>", "</a:r>", "<a:drop>", "</a:drop>", "<a:clear>", "</a:clear>",
+                "<a:date>", "</a:date>", "<x/>", "<a:p a:rsidR='1' a:author=\"K\">", "</a:p>",
+                "text", "&amp;", "&bad;", "<!-- c -->", "<![CDATA[<a:drop>]]>", "<?pi x?>", "'", "\"",
+                ">", "<", " ", "\u{e9}", "<b xmlns='urn:a'>", "</b>", "<drop/>", "<q:drop/>",
+            ]), 0..30)) {
+            let x: String = parts.concat();
+            if let Ok(r) = run(&x) {
+                let again = run(&r.text).expect("rewritten XML parses");
+                proptest::prop_assert_eq!(&again.text, &r.text);
+                proptest::prop_assert!(again.hits.is_empty());
+            }
+        }
+
+        #[test]
+        fn random_bytes_never_panic(data in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300)) {
+            if let Ok((s, t)) = parse(&data) {
+                let _ = rewrite(s, &t, &R);
+                let _ = root_children(s, &t);
+            }
+        }
+    }
+
     #[test]
     fn refuses_broken_xml() {
         for x in [
