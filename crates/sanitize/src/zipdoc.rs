@@ -390,6 +390,10 @@ fn rewrite_props(
         let Some(cat) = property_category(&c.local) else {
             continue;
         };
+        // An empty property says nothing.
+        if c.value.trim().is_empty() {
+            continue;
+        }
         let field = if c.local == "user-defined" {
             let name = c
                 .attrs
