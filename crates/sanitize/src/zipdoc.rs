@@ -320,6 +320,13 @@ impl Rules for OfficeRules<'_> {
             (_, _, NS_W16DU | NS_W16CEX, "dateUtc") => Some(AttrAction::Remove(Time)),
             // The printer settings part it points to is dropped.
             (NS_SML, "pageSetup", NS_R, "id") => Some(AttrAction::RemoveSilent),
+            // Shared-workbook revision logs (xl/revisions/).
+            (NS_SML, "userInfo" | "header", "", "name" | "userName") => {
+                Some(AttrAction::Blank(Person))
+            }
+            (NS_SML, "userInfo" | "header", "", "dateTime") => {
+                Some(AttrAction::Set(Time, FIXED_XML_DATE))
+            }
             (NS_TC, "person", "", "displayName") => Some(AttrAction::Blank(Person)),
             (NS_TC, "person", "", "userId" | "providerId") => Some(AttrAction::Remove(Person)),
             (NS_TC, "threadedComment", "", "dT") => Some(AttrAction::Remove(Time)),
@@ -806,6 +813,27 @@ pub(crate) fn clean(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shared_workbook_revision_users() {
+        let x = format!(
+            "<users xmlns=\"{NS_SML}\"><userInfo guid=\"{{1}}\" name=\"KimCheolsu\" id=\"1\" dateTime=\"2019-03-04T13:37:00\"/></users>"
+        );
+        let (s, t) = xml::parse(x.as_bytes()).unwrap();
+        let dropped = BTreeSet::new();
+        let rules = OfficeRules {
+            kind: PartKind::Content,
+            rels_base: String::new(),
+            dropped: &dropped,
+        };
+        let r = xml::rewrite(s, &t, &rules).unwrap();
+        assert!(
+            !r.text.contains("KimCheolsu") && !r.text.contains("2019"),
+            "{}",
+            r.text
+        );
+        assert_eq!(r.hits.len(), 2);
+    }
 
     #[test]
     fn targets_resolve() {
