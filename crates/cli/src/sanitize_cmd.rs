@@ -69,16 +69,28 @@ pub fn run(cmd: &SanitizeCmd, ctx: &Ctx) -> Result<ExitCode> {
     let opts = Options { keep_icc };
     let pb = ctx.progress(
         files.len() as u64,
-        if out.is_some() {
-            "cleaning"
-        } else {
-            "inspecting"
-        },
+        if out.is_some() { "cleaning" } else { "inspecting" },
     );
+    // Output names are decided first, in input order, so two inputs with the
+    // same name are refused the same way however the threads run.
     let mut used_names = std::collections::HashSet::new();
-    for path in &files {
-        let r = one(path, out.map(|o| o.as_path()), &opts, &mut used_names);
-        pb.inc(1);
+    let dests: Vec<Result<Option<PathBuf>>> = files
+        .iter()
+        .map(|p| dest_for(p, out.map(|o| o.as_path()), &mut used_names))
+        .collect();
+    // Files are cleaned in parallel (rayon; RAYON_NUM_THREADS limits it) and
+    // reported in input order.
+    use rayon::prelude::*;
+    let results: Vec<Result<(Report, Option<PathBuf>)>> = files
+        .par_iter()
+        .zip(dests.into_par_iter())
+        .map(|(path, dest)| {
+            let r = dest.and_then(|d| one(path, d, &opts));
+            pb.inc(1);
+            r
+        })
+        .collect();
+    for (path, r) in files.iter().zip(results) {
         match r {
             Ok((report, output)) => {
                 pb.suspend(|| print_report(path, &report, output.as_deref(), ctx));
@@ -110,17 +122,14 @@ pub fn run(cmd: &SanitizeCmd, ctx: &Ctx) -> Result<ExitCode> {
     })
 }
 
-fn one(
+/// Where the cleaned copy of `path` goes (None for inspect).
+fn dest_for(
     path: &Path,
     out: Option<&Path>,
-    opts: &Options,
     used: &mut std::collections::HashSet<std::ffi::OsString>,
-) -> Result<(Report, Option<PathBuf>)> {
-    let data = fs::read(path).context("cannot read it")?;
-    let cleaned = baram_sanitize::clean(&data, opts)
-        .map_err(|e| anyhow::anyhow!("{e}; no cleaned copy written"))?;
+) -> Result<Option<PathBuf>> {
     let Some(out) = out else {
-        return Ok((cleaned.report, None));
+        return Ok(None);
     };
     let name = path.file_name().context("no file name")?.to_os_string();
     if !used.insert(name.clone()) {
@@ -133,8 +142,20 @@ fn one(
     if dest.canonicalize().ok() == path.canonicalize().ok() {
         anyhow::bail!("the output would overwrite the input; choose another -o folder");
     }
+    Ok(Some(dest))
+}
+
+fn one(path: &Path, dest: Option<PathBuf>, opts: &Options) -> Result<(Report, Option<PathBuf>)> {
+    let data = fs::read(path).context("cannot read it")?;
+    let cleaned = baram_sanitize::clean(&data, opts)
+        .map_err(|e| anyhow::anyhow!("{e}; no cleaned copy written"))?;
+    drop(data);
+    let Some(dest) = dest else {
+        return Ok((cleaned.report, None));
+    };
+    let dir = dest.parent().context("output has no folder")?;
     let mut tmp =
-        tempfile::NamedTempFile::new_in(out).context("cannot write to the output folder")?;
+        tempfile::NamedTempFile::new_in(dir).context("cannot write to the output folder")?;
     std::io::Write::write_all(&mut tmp, &cleaned.data).context("cannot write the cleaned copy")?;
     tmp.persist(&dest)
         .with_context(|| format!("cannot write {}", dest.display()))?;
