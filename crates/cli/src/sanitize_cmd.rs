@@ -69,7 +69,11 @@ pub fn run(cmd: &SanitizeCmd, ctx: &Ctx) -> Result<ExitCode> {
     let opts = Options { keep_icc };
     let pb = ctx.progress(
         files.len() as u64,
-        if out.is_some() { "cleaning" } else { "inspecting" },
+        if out.is_some() {
+            "cleaning"
+        } else {
+            "inspecting"
+        },
     );
     // Output names are decided first, in input order, so two inputs with the
     // same name are refused the same way however the threads run.

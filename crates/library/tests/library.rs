@@ -299,3 +299,71 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn dedup_on_cleaned_bytes_across_red_star_chains() {
+    use baram_sanitize::{fixtures, redstar};
+    let d = tempfile::tempdir().unwrap();
+    let mut lib = Library::init(&d.path().join("ws")).unwrap();
+    let photo = fixtures::jpeg_with_exif();
+    let a = redstar::append_trailer(&photo, &["WD-AAAA1111"]);
+    let b = redstar::append_trailer(&photo, &["S2R-BBBB2222", "HITACHI-3333"]);
+    let fa = d.path().join("a.jpg");
+    let fb = d.path().join("b.jpg");
+    fs::write(&fa, &a).unwrap();
+    fs::write(&fb, &b).unwrap();
+    let id = match lib.add_file(&fa, &opts()).unwrap() {
+        AddOutcome::Added {
+            id,
+            kind,
+            redstar_blocks,
+            findings,
+            ..
+        } => {
+            assert_eq!(kind, Kind::Image);
+            assert_eq!(redstar_blocks, Some(1));
+            assert!(findings > 10);
+            id
+        }
+        o => panic!("{o:?}"),
+    };
+    match lib.add_file(&fb, &opts()).unwrap() {
+        AddOutcome::Duplicate { existing_id, .. } => assert_eq!(existing_id, id),
+        o => panic!("{o:?}"),
+    }
+    let item = lib.get(id).unwrap();
+    // The stored copy is the cleaned one: nothing left to find, no serial.
+    let stored = lib.read_blob(&item.hash).unwrap();
+    assert!(baram_sanitize::inspect(&stored).unwrap().is_clean());
+    for p in fixtures::PLANTED {
+        assert!(
+            !stored.windows(p.len()).any(|w| w == p.as_bytes()),
+            "{p} stored"
+        );
+    }
+    // The findings keep the original's hash and the decoded serials.
+    assert_eq!(item.findings["original_hash"], hash_bytes(&a));
+    assert_eq!(item.original_hash, hash_bytes(&a));
+    assert_eq!(item.findings["redstar"]["serials"][0], "WD-AAAA1111");
+    assert_ne!(item.hash, item.original_hash);
+}
+
+#[test]
+fn refused_by_sanitizer_is_not_stored() {
+    let d = tempfile::tempdir().unwrap();
+    let ws = d.path().join("ws");
+    let mut lib = Library::init(&ws).unwrap();
+    let mut cut = baram_sanitize::fixtures::jpeg_with_exif();
+    cut.truncate(cut.len() / 2);
+    let f = d.path().join("half.jpg");
+    fs::write(&f, &cut).unwrap();
+    let e = lib.add_file(&f, &opts()).unwrap_err();
+    assert_eq!(e.reason(), "malformed");
+    assert!(e.to_string().contains("not a valid JPEG"), "{e}");
+    assert!(e.to_string().contains("at byte"), "{e}");
+    assert_eq!(lib.count().unwrap(), 0);
+    assert!(
+        blob_files(&ws).is_empty(),
+        "nothing written for a refused file"
+    );
+}

@@ -1,0 +1,139 @@
+//! `baram sanitize inspect|clean` and `baram demo` through the real binary.
+
+use baram_sanitize::{fixtures, redstar};
+use std::fs;
+use std::process::Command;
+
+fn baram() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_baram"));
+    c.env_remove("BARAM_WORKSPACE");
+    c
+}
+
+#[test]
+fn inspect_and_clean() {
+    let d = tempfile::tempdir().unwrap();
+    let photo = d.path().join("사진.jpg");
+    fs::write(
+        &photo,
+        redstar::append_trailer(&fixtures::jpeg_with_exif(), &["WD-X1", "WD-X2"]),
+    )
+    .unwrap();
+    let doc = d.path().join("report.docx");
+    fs::write(&doc, fixtures::docx_with_redstar(&["S3RIAL"], true)).unwrap();
+    let mut half = fixtures::png_with_text();
+    half.truncate(100);
+    let broken = d.path().join("half.png");
+    fs::write(&broken, &half).unwrap();
+
+    // inspect --json: findings and the decoded serials; the broken file named.
+    let out = baram()
+        .args(["--json", "sanitize", "inspect"])
+        .args([&photo, &doc, &broken])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v[0]["report"]["format"], "jpeg");
+    assert_eq!(v[0]["report"]["redstar"]["blocks"], 2);
+    assert_eq!(v[0]["report"]["redstar"]["serials"][1], "WD-X2");
+    assert_eq!(v[1]["report"]["redstar"]["serials"][0], "S3RIAL");
+    assert!(v[2]["error"].as_str().unwrap().contains("not a valid PNG"));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("half.png") && err.contains("at byte"), "{err}");
+
+    // clean: cleaned copies for the good files, nothing for the broken one.
+    let o = d.path().join("out");
+    let out = baram()
+        .args(["-q", "sanitize", "clean"])
+        .args([&photo, &doc, &broken])
+        .arg("-o")
+        .arg(&o)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(!o.join("half.png").exists());
+    for name in ["사진.jpg", "report.docx"] {
+        let cleaned = fs::read(o.join(name)).unwrap();
+        let r = baram_sanitize::inspect(&cleaned).unwrap();
+        assert!(r.is_clean(), "{name}: {r:?}");
+        for p in fixtures::PLANTED {
+            assert!(
+                !cleaned.windows(p.len()).any(|w| w == p.as_bytes()),
+                "{name}: {p}"
+            );
+        }
+    }
+    // Refuses to overwrite its input.
+    let out = baram()
+        .args(["sanitize", "clean"])
+        .arg(&photo)
+        .arg("-o")
+        .arg(d.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("overwrite the input"));
+}
+
+#[test]
+fn demo_runs() {
+    let d = tempfile::tempdir().unwrap();
+    let out = baram()
+        .current_dir(d.path())
+        .args(["--json", "demo"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["stored_copies_clean"], true);
+    assert_eq!(
+        v["duplicates"], 1,
+        "the photo with a Red Star chain is the same item"
+    );
+    assert_eq!(v["rejected"], 2, "the truncated JPEG and the unknown file");
+    assert!(v["added"].as_u64().unwrap() >= 10);
+    // A second run replaces its own folder.
+    assert!(
+        baram()
+            .current_dir(d.path())
+            .args(["-q", "demo"])
+            .status()
+            .unwrap()
+            .success()
+    );
+    // But never a folder it did not make.
+    fs::create_dir_all(d.path().join("mine")).unwrap();
+    let out = baram()
+        .current_dir(d.path())
+        .args(["demo", "--dir", "mine"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+}
+
+#[test]
+fn demo_without_ffmpeg_says_what_it_skipped() {
+    let d = tempfile::tempdir().unwrap();
+    // A PATH with no ffmpeg or ffprobe on it.
+    let out = baram()
+        .current_dir(d.path())
+        .env("PATH", d.path())
+        .args(["demo"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(text.contains("ffmpeg"), "{text}");
+    assert!(text.contains("apt-get install ffmpeg"), "{text}");
+}
