@@ -37,7 +37,7 @@ fn text(i: usize, len: usize) -> String {
 
 /// Writes the 1,000-file batch: 700 distinct texts, 100 duplicates of some of
 /// them (in other folders, under other names), 100 empty files and 100 broken
-/// ones (binary garbage, and text with a NUL in it).
+/// ones (50 truncated JPEGs, 25 binary garbage, 25 texts with a NUL in them).
 fn make_batch(dir: &Path) -> Vec<PathBuf> {
     let mut broken = Vec::new();
     for sub in ["a", "b/c", "dups", "empty", "broken"] {
@@ -64,6 +64,14 @@ fn make_batch(dir: &Path) -> Vec<PathBuf> {
     for i in 0..100 {
         let p = dir.join("broken").join(format!("broken-{i}.bin"));
         if i % 2 == 0 {
+            // Half of the broken ones are cut-off photos: they look like a
+            // JPEG and must be refused as malformed, naming the byte.
+            let photo = baram_sanitize::fixtures::jpeg_with_exif();
+            let p = p.with_extension("jpg");
+            fs::write(&p, &photo[..photo.len() * (i + 1) / 110]).unwrap();
+            broken.push(p);
+            continue;
+        } else if i % 4 == 1 {
             fs::write(&p, [0xffu8, 0xfe, 0x00, i as u8, 0x80, 0x81]).unwrap();
         } else {
             fs::write(&p, format!("text then a NUL\0 {i}")).unwrap();
@@ -102,7 +110,8 @@ fn add_1000_files_reports_right_counts() {
     assert_eq!(v["duplicate"], 100);
     assert_eq!(v["rejected"], 200);
     assert_eq!(v["rejected_by_reason"]["empty"], 100);
-    assert_eq!(v["rejected_by_reason"]["unknown-type"], 100);
+    assert_eq!(v["rejected_by_reason"]["unknown-type"], 50);
+    assert_eq!(v["rejected_by_reason"]["malformed"], 50);
     assert_eq!(v["files"].as_array().unwrap().len(), 1000);
     // One clear line per rejected file, naming it.
     let err = String::from_utf8(out.stderr).unwrap();
@@ -114,10 +123,17 @@ fn add_1000_files_reports_right_counts() {
             .iter()
             .find(|l| l.contains(&name))
             .expect("each broken file is named");
-        assert!(
-            line.contains("unknown type") && line.contains("--no-sanitize"),
-            "{line}"
-        );
+        if name.ends_with(".jpg") {
+            assert!(
+                line.contains("not a valid JPEG") && line.contains("at byte"),
+                "{line}"
+            );
+        } else {
+            assert!(
+                line.contains("unknown type") && line.contains("--no-sanitize"),
+                "{line}"
+            );
+        }
     }
     assert!(
         lines
