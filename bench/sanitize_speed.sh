@@ -20,7 +20,7 @@ cargo build --release -q -p baram -p baram-sanitize --examples --bins
 B=$PWD/target/release/baram
 
 ff() { ffmpeg -nostdin -v error -y "$@"; }
-meta() { echo -metadata "title=Pyongyang Secret Camera $1" -metadata artist=KimCheolsu -metadata comment="planted comment $1"; }
+meta() { M=(-metadata "title=Pyongyang Secret Camera $1" -metadata artist=KimCheolsu -metadata "comment=planted comment $1"); }
 if [ ! -f "$C/.done" ]; then
   echo "making the corpus in $C (once)..."
   rm -rf "$C"; mkdir -p "$C/src"
@@ -31,9 +31,9 @@ if [ ! -f "$C/.done" ]; then
   ff -f lavfi -i sine=frequency=440:duration=300 -c:a libmp3lame -b:a 192k "$C/src/base.mp3"
   ff -f lavfi -i testsrc2=size=4000x3000 -frames:v 1 -q:v 2 "$C/src/base.jpg"
   ff -f lavfi -i testsrc2=size=2000x1500 -frames:v 1 "$C/src/base.png"
-  for i in $(seq 1 6); do ff -i "$C/src/base.mp4" -c copy $(meta $i) "$C/video-$i.mp4"; done
-  for i in $(seq 1 5); do ff -i "$C/src/base.avi" -c copy $(meta $i) "$C/video-$i.avi"; done
-  for i in $(seq 1 20); do ff -i "$C/src/base.mp3" -c copy $(meta $i) -id3v2_version 3 "$C/song-$i.mp3"; done
+  for i in $(seq 1 10); do meta $i; ff -i "$C/src/base.mp4" -c copy "${M[@]}" "$C/video-$i.mp4"; done
+  for i in $(seq 1 5); do meta $i; ff -i "$C/src/base.avi" -c copy "${M[@]}" "$C/video-$i.avi"; done
+  for i in $(seq 1 20); do meta $i; ff -i "$C/src/base.mp3" -c copy "${M[@]}" -id3v2_version 3 "$C/song-$i.mp3"; done
   for i in $(seq 1 100); do cp "$C/src/base.jpg" "$C/photo-$i.jpg"; done
   for i in $(seq 1 20); do cp "$C/src/base.png" "$C/image-$i.png"; done
   exiftool -q -overwrite_original -Artist=KimCheolsu -SerialNumber=PLANTED-SERIAL-4471 \
