@@ -256,16 +256,8 @@ pub(crate) fn clean(data: &[u8], _opts: &Options, found: &mut Found) -> Result<V
             if first {
                 return Err(Error::malformed(F, "no RIFF 'AVI ' header at byte 0"));
             }
-            let rest = &data[p..];
-            w.found.add(
-                Finding::new(Category::Trailer, "data after the last RIFF chunk")
-                    .value(format!(
-                        "{} bytes: {}",
-                        rest.len(),
-                        printable(&rest[..rest.len().min(40)])
-                    ))
-                    .at(p),
-            );
+            w.found
+                .add(Finding::trailer("data after the last RIFF chunk", data, p));
             break;
         }
         let size = le32(data, p + 4).unwrap_or(0) as usize;

@@ -90,3 +90,37 @@ pub(crate) fn printable(b: &[u8]) -> String {
         .trim()
         .to_string()
 }
+
+/// "2024-03-01 12:00:00 UTC" for seconds since 1970-01-01 (proleptic
+/// Gregorian; H. Hinnant's civil-from-days).
+pub(crate) fn utc_string(unix_secs: i64) -> String {
+    let days = unix_secs.div_euclid(86400);
+    let rem = unix_secs.rem_euclid(86400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + if m <= 2 { 1 } else { 0 };
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn utc_string_known_dates() {
+        // Oracle: `date -u -d @SECS '+%Y-%m-%d %H:%M:%S'` (GNU coreutils).
+        assert_eq!(super::utc_string(0), "1970-01-01 00:00:00 UTC");
+        assert_eq!(super::utc_string(978_307_200), "2001-01-01 00:00:00 UTC");
+        assert_eq!(super::utc_string(1_709_294_400), "2024-03-01 12:00:00 UTC");
+        assert_eq!(super::utc_string(-2_082_844_800), "1904-01-01 00:00:00 UTC");
+    }
+}

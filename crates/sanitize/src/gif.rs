@@ -134,11 +134,7 @@ pub(crate) fn clean(data: &[u8], _opts: &Options, found: &mut Found) -> Result<V
     }
     let end = r.pos();
     if end < data.len() {
-        found.add(
-            Finding::new(Category::Trailer, "data after GIF trailer")
-                .value(format!("{} bytes", data.len() - end))
-                .at(end),
-        );
+        found.add(Finding::trailer("data after GIF trailer", data, end));
     }
     Ok(out)
 }

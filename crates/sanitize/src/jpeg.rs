@@ -207,11 +207,7 @@ pub(crate) fn clean(data: &[u8], opts: &Options, found: &mut Found) -> Result<Ve
         pos = end;
     }
     if pos < data.len() {
-        found.add(
-            Finding::new(Category::Trailer, "data after JPEG end-of-image")
-                .value(format!("{} bytes", data.len() - pos))
-                .at(pos),
-        );
+        found.add(Finding::trailer("data after JPEG end-of-image", data, pos));
     }
     Ok(out)
 }

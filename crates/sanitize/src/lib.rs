@@ -187,6 +187,18 @@ impl Finding {
         self.value = Some(cut);
         self
     }
+    /// Bytes after a format's logical end, starting at `offset` of `data`:
+    /// their count and a printable preview.
+    pub fn trailer(what: &str, data: &[u8], offset: usize) -> Self {
+        let rest = data.get(offset..).unwrap_or_default();
+        Finding::new(Category::Trailer, what)
+            .value(format!(
+                "{} bytes: {}",
+                rest.len(),
+                bytes::printable(&rest[..rest.len().min(40)])
+            ))
+            .at(offset)
+    }
     pub fn at(mut self, offset: usize) -> Self {
         self.offset = Some(offset as u64);
         self

@@ -415,24 +415,7 @@ fn uint(d: &[u8], e: &El) -> i64 {
 
 /// "2024-03-01 12:00:00 UTC" for nanoseconds since 2001-01-01.
 fn mkv_date(ns: i64) -> String {
-    let secs = ns.div_euclid(1_000_000_000) + 978_307_200;
-    let days = secs.div_euclid(86400);
-    let rem = secs.rem_euclid(86400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let dd = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + if m <= 2 { 1 } else { 0 };
-    format!(
-        "{y:04}-{m:02}-{dd:02} {:02}:{:02}:{:02} UTC",
-        rem / 3600,
-        rem / 60 % 60,
-        rem % 60
-    )
+    crate::bytes::utc_string(ns.div_euclid(1_000_000_000) + 978_307_200)
 }
 
 fn tag_category(name: &str) -> Category {
@@ -800,15 +783,11 @@ pub(crate) fn clean(data: &[u8], _opts: &Options, found: &mut Found) -> Result<V
                 format!("a second EBML document or segment at byte {}", tree.end),
             ));
         }
-        found.add(
-            Finding::new(Category::Trailer, "data after the Matroska segment")
-                .value(format!(
-                    "{} bytes: {}",
-                    rest.len(),
-                    printable(&rest[..rest.len().min(40)])
-                ))
-                .at(tree.end),
-        );
+        found.add(Finding::trailer(
+            "data after the Matroska segment",
+            data,
+            tree.end,
+        ));
     }
     // Already clean: nothing to report and nothing outside the allowlist.
     // Returned as is, which also makes cleaning idempotent whatever ffmpeg

@@ -171,25 +171,7 @@ fn mp4_time(secs: u64) -> String {
     if secs < EPOCH_1904 {
         return format!("{secs} seconds after 1904-01-01");
     }
-    let t = secs - EPOCH_1904;
-    let days = (t / 86400) as i64;
-    let rem = t % 86400;
-    // Civil from days (H. Hinnant).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + if m <= 2 { 1 } else { 0 };
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC",
-        rem / 3600,
-        rem / 60 % 60,
-        rem % 60
-    )
+    crate::bytes::utc_string((secs - EPOCH_1904) as i64)
 }
 
 /// Category of a metadata item by its name (atom type or key).
@@ -773,15 +755,8 @@ pub(crate) fn clean(data: &[u8], _opts: &Options, found: &mut Found) -> Result<V
             if p == 0 {
                 return Err(Error::malformed(F, "no box header at byte 0"));
             }
-            c.found.add(
-                Finding::new(Category::Trailer, "data after the last MP4 box")
-                    .value(format!(
-                        "{} bytes: {}",
-                        rest.len(),
-                        printable(&rest[..rest.len().min(40)])
-                    ))
-                    .at(p),
-            );
+            c.found
+                .add(Finding::trailer("data after the last MP4 box", data, p));
             break;
         }
         let b = read_box(data, p, data.len(), true)?;

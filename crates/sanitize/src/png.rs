@@ -122,11 +122,7 @@ pub(crate) fn clean(data: &[u8], opts: &Options, found: &mut Found) -> Result<Ve
     }
     let end = r.pos();
     if end < data.len() {
-        found.add(
-            Finding::new(Category::Trailer, "data after PNG IEND")
-                .value(format!("{} bytes", data.len() - end))
-                .at(end),
-        );
+        found.add(Finding::trailer("data after PNG IEND", data, end));
     }
     Ok(out)
 }

@@ -137,11 +137,7 @@ pub(crate) fn clean(data: &[u8], opts: &Options, found: &mut Found) -> Result<Ve
     out.extend_from_slice(&(body.len() as u32).to_le_bytes());
     out.extend_from_slice(&body);
     if end < data.len() {
-        found.add(
-            Finding::new(Category::Trailer, "data after WebP RIFF end")
-                .value(format!("{} bytes", data.len() - end))
-                .at(end),
-        );
+        found.add(Finding::trailer("data after WebP RIFF end", data, end));
     }
     if redstar::find_trailer(&out).is_some() {
         // The picture data itself ends like a Red Star chain; the cleaned file

@@ -427,7 +427,10 @@ fn bytes_after_the_end_are_a_reported_trailer() {
             .collect();
         assert_eq!(tr.len(), 1, "{name}: {:#?}", c.report.findings);
         assert_eq!(tr[0].offset, Some(data.len() as u64), "{name}");
-        assert_eq!(tr[0].value.as_deref(), Some("27 bytes"));
+        assert_eq!(
+            tr[0].value.as_deref(),
+            Some("27 bytes: planted-host trailing bytes")
+        );
         assert_eq!(
             c.data,
             clean(&data, &Options::default()).unwrap().data,
