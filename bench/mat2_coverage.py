@@ -56,10 +56,13 @@ def ident_tags(path):
         group, tag, value = m.groups()
         if not IDENT.search(tag):
             continue
-        if re.fullmatch(r"[0: ]*", value.strip()) or value.strip() in ("", "(none)"):
+        # Zeroed dates and the fixed 1980-01-01 00:00 a rebuilt ZIP must carry
+        # (the DOS epoch) tell nothing.
+        v = value.strip()
+        if re.fullmatch(r"[0: ]*", v) or v in ("", "(none)") or v.startswith("1980:01:01 00:00:00"):
             continue
-        tags.append(f"{group}:{tag}")
-    return tags
+        tags.append(f"{group}:{tag}={v[:40]}")
+    return sorted(set(tags))
 
 
 def check(path):
