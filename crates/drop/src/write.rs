@@ -41,8 +41,8 @@ const BLOCK: usize = 4 << 20;
 /// Blocks in flight per target between the image reader and the writer.
 const IN_FLIGHT: usize = 3;
 
-/// What a target is doing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+/// What a target is doing, in the order it happens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Phase {
     Open,
@@ -104,7 +104,7 @@ pub struct TargetReport {
     pub target: String,
     pub kind: TargetKind,
     /// Size the target claims (0 if it could not be opened).
-    pub size: u64,
+    pub claimed_size: u64,
     #[serde(flatten)]
     pub verdict: Verdict,
     /// How data was read back (probe and verification), if it was.
@@ -570,7 +570,7 @@ impl Ctx<'_> {
         let mut report = TargetReport {
             target: t.name,
             kind: t.kind,
-            size: 0,
+            claimed_size: 0,
             verdict: Verdict::Ok,
             read_back: None,
             notes: Vec::new(),
@@ -587,7 +587,7 @@ impl Ctx<'_> {
                 return report;
             }
         };
-        report.size = io.claimed_size();
+        report.claimed_size = io.claimed_size();
         report.verdict = self.write_verify(idx, io.as_mut(), t.probe, rx, &mut report);
         self.event(idx, Phase::Done, self.image_len);
         report

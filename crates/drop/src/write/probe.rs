@@ -108,6 +108,36 @@ fn mask(nonce: &[u8; 32]) -> u64 {
     u64::from_le_bytes(m)
 }
 
+/// Bounds the real size from the probe's discrepancies. Offsets whose marks
+/// met on one physical block form a group; on a wrapping drive the lowest
+/// member of a group is real storage and every other member is an alias of
+/// it. A lost write is suspect itself. The bound is the lowest suspect.
+fn usable_at_most(failures: &[(u64, Found)]) -> u64 {
+    let mut groups: Vec<Vec<u64>> = Vec::new();
+    let mut suspects: Vec<u64> = Vec::new();
+    for (off, found) in failures {
+        match found {
+            Found::Lost => suspects.push(*off),
+            Found::MarkOf { offset: other } => {
+                let pair = [*off, *other];
+                let (mut hit, rest): (Vec<Vec<u64>>, Vec<Vec<u64>>) = groups
+                    .into_iter()
+                    .partition(|g| pair.iter().any(|p| g.contains(p)));
+                let mut merged: Vec<u64> = hit.drain(..).flatten().collect();
+                merged.extend(pair);
+                merged.sort_unstable();
+                merged.dedup();
+                groups = rest;
+                groups.push(merged);
+            }
+        }
+    }
+    for g in &groups {
+        suspects.extend(g.iter().skip(1));
+    }
+    suspects.into_iter().min().unwrap_or(0)
+}
+
 /// Which offset's mark `block` is, if any.
 pub fn decode_mark(nonce: &[u8; 32], block: &[u8]) -> Option<u64> {
     if block.len() < 8 {
@@ -167,11 +197,10 @@ pub fn probe(
     }
 
     // 3. Read every mark back. The first discrepancy (lowest offset) is
-    // reported; the usable size is bounded by every discrepancy: a mark of a
-    // higher offset found at a lower one means the higher write wrapped.
+    // reported.
+    let mut failures: Vec<(u64, Found)> = Vec::new();
     if outcome.is_ok() {
         let mut expect = vec![0u8; PROBE_BLOCK];
-        let mut first: Option<Fake> = None;
         for &off in &offsets {
             let got = match read_full(io, buf.as_mut_slice(), off) {
                 Ok(g) => g,
@@ -188,25 +217,16 @@ pub fn probe(
                 Some(other) if got == PROBE_BLOCK => Found::MarkOf { offset: other },
                 _ => Found::Lost,
             };
-            let bound = match found {
-                Found::MarkOf { offset: other } => off.max(other),
-                Found::Lost => off,
-            };
-            match &mut first {
-                None => {
-                    first = Some(Fake {
-                        offset: off,
-                        found,
-                        usable_at_most: bound,
-                    })
-                }
-                Some(f) => f.usable_at_most = f.usable_at_most.min(bound),
-            }
+            failures.push((off, found));
         }
         if outcome.is_ok()
-            && let Some(f) = first
+            && let Some((offset, found)) = failures.first().cloned()
         {
-            outcome = Ok(ProbeOutcome::Fake(f));
+            outcome = Ok(ProbeOutcome::Fake(Fake {
+                offset,
+                found,
+                usable_at_most: usable_at_most(&failures),
+            }));
         }
     }
 
@@ -258,6 +278,16 @@ mod tests {
         assert!(v.iter().all(|&o| o + 4096 <= c && o % 512 == 0));
         assert!(probe_offsets(4095).is_empty());
         assert_eq!(probe_offsets(4096), vec![0]);
+    }
+
+    #[test]
+    fn usable_size_from_wrap_groups_and_losses() {
+        let m = |o| Found::MarkOf { offset: o };
+        // Wrap at 16 MiB: 0 and 16 MiB both show the mark of 48 MiB.
+        let f = [(0, m(48 << 20)), (16 << 20, m(48 << 20)), ((16 << 20) - 4096, m((64 << 20) - 4096))];
+        assert_eq!(usable_at_most(&f), 16 << 20);
+        assert_eq!(usable_at_most(&[(8192, Found::Lost), (4096 * 9, Found::Lost)]), 8192);
+        assert_eq!(usable_at_most(&[(4096, m(1 << 30)), (1 << 29, Found::Lost)]), 1 << 29);
     }
 
     #[test]
