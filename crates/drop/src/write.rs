@@ -42,7 +42,9 @@ const BLOCK: usize = 4 << 20;
 const IN_FLIGHT: usize = 3;
 
 /// What a target is doing, in the order it happens.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Phase {
     Open,
@@ -645,7 +647,10 @@ impl Ctx<'_> {
                         return failed(
                             Phase::Write,
                             Some(b.offset),
-                            format!("write failed in the 4 MiB block at offset {}: {e}", b.offset),
+                            format!(
+                                "write failed in the 4 MiB block at offset {}: {e}",
+                                b.offset
+                            ),
                         );
                     }
                     self.event(idx, Phase::Write, b.offset + b.data.len() as u64);

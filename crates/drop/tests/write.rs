@@ -151,7 +151,9 @@ fn writes_and_verifies_several_image_files_at_once() {
     assert!(pre.devices().is_empty());
     let events = Mutex::new(Vec::new());
     let report = pre
-        .run(&WriteOptions::default(), &|e| events.lock().unwrap().push(e))
+        .run(&WriteOptions::default(), &|e| {
+            events.lock().unwrap().push(e)
+        })
         .unwrap();
     assert!(report.all_ok(), "{}", report.to_json());
     for (t, r) in targets.iter().zip(&report.targets) {
@@ -167,10 +169,17 @@ fn writes_and_verifies_several_image_files_at_once() {
     for i in 0..targets.len() {
         let mine: Vec<_> = events.iter().filter(|e| e.target == i).collect();
         assert!(mine.iter().all(|e| e.total == len));
-        assert!(mine.windows(2).all(|w| w[0].phase < w[1].phase
-            || (w[0].phase == w[1].phase && w[0].done <= w[1].done)));
+        assert!(mine.windows(2).all(
+            |w| w[0].phase < w[1].phase || (w[0].phase == w[1].phase && w[0].done <= w[1].done)
+        ));
         for phase in [Phase::Write, Phase::Verify] {
-            assert_eq!(mine.iter().filter(|e| e.phase == phase).map(|e| e.done).max(), Some(len));
+            assert_eq!(
+                mine.iter()
+                    .filter(|e| e.phase == phase)
+                    .map(|e| e.done)
+                    .max(),
+                Some(len)
+            );
         }
         assert_eq!(mine.last().unwrap().phase, Phase::Done);
     }
@@ -193,7 +202,10 @@ impl TargetIo for Tamper {
     }
     fn sync(&mut self) -> io::Result<()> {
         self.inner.sync()?;
-        let f = std::fs::OpenOptions::new().read(true).write(true).open(&self.path)?;
+        let f = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&self.path)?;
         let mut b = [0u8];
         f.read_exact_at(&mut b, self.at)?;
         f.write_all_at(&[b[0] ^ 0x20], self.at)?;
@@ -220,13 +232,21 @@ fn tampered_file_fails_at_the_exact_offset_others_pass() {
             at,
         };
         let targets = vec![
-            engine_target("good", FileTarget::create_file(&good, data.len() as u64).unwrap(), false),
+            engine_target(
+                "good",
+                FileTarget::create_file(&good, data.len() as u64).unwrap(),
+                false,
+            ),
             engine_target("bad", tamper, false),
         ];
         let r = write_targets(&image, targets, true, &no_progress).unwrap();
         assert_eq!(r.targets[0].verdict, Verdict::Ok);
         match &r.targets[1].verdict {
-            Verdict::Failed { phase: Phase::Verify, offset: Some(x), reason } => {
+            Verdict::Failed {
+                phase: Phase::Verify,
+                offset: Some(x),
+                reason,
+            } => {
                 assert_eq!(*x, at, "{reason}");
                 assert!(reason.contains(&format!("offset {at}")), "{reason}");
             }
@@ -243,9 +263,22 @@ fn garbling_drive_double_fails_at_the_exact_offset() {
     let (image, _) = make_image(dir.path(), 5 * MIB as usize);
     let mut d = MemDisk::new(16 * MIB, 16 * MIB as usize, Beyond::Lose);
     d.flip_on_read = Some(1_234_567);
-    let r = write_targets(&image, vec![engine_target("d", d, true)], true, &no_progress).unwrap();
+    let r = write_targets(
+        &image,
+        vec![engine_target("d", d, true)],
+        true,
+        &no_progress,
+    )
+    .unwrap();
     assert!(
-        matches!(r.targets[0].verdict, Verdict::Failed { phase: Phase::Verify, offset: Some(1_234_567), .. }),
+        matches!(
+            r.targets[0].verdict,
+            Verdict::Failed {
+                phase: Phase::Verify,
+                offset: Some(1_234_567),
+                ..
+            }
+        ),
         "{:?}",
         r.targets[0].verdict
     );
@@ -263,14 +296,27 @@ fn too_small_target_gets_no_bytes_and_others_still_written() {
     std::fs::write(&fixed, vec![9u8; MIB as usize]).unwrap();
     let targets = vec![
         engine_target("small", small.clone(), true),
-        engine_target("ok", FileTarget::create_file(&ok, data.len() as u64).unwrap(), false),
+        engine_target(
+            "ok",
+            FileTarget::create_file(&ok, data.len() as u64).unwrap(),
+            false,
+        ),
         engine_target("fixed", FileTarget::open_device(&fixed).unwrap(), true),
     ];
     let r = write_targets(&image, targets, true, &no_progress).unwrap();
     let needed = data.len() as u64;
-    assert_eq!(r.targets[0].verdict, Verdict::TooSmall { size: 2 * MIB, needed });
+    assert_eq!(
+        r.targets[0].verdict,
+        Verdict::TooSmall {
+            size: 2 * MIB,
+            needed
+        }
+    );
     assert_eq!(r.targets[1].verdict, Verdict::Ok);
-    assert_eq!(r.targets[2].verdict, Verdict::TooSmall { size: MIB, needed });
+    assert_eq!(
+        r.targets[2].verdict,
+        Verdict::TooSmall { size: MIB, needed }
+    );
     assert_eq!(*small.store.lock().unwrap(), before);
     assert_eq!(std::fs::read(&fixed).unwrap(), vec![9u8; MIB as usize]);
 }
@@ -282,13 +328,25 @@ fn wrapping_counterfeit_is_refused_before_any_content_and_keeps_its_data() {
     // Claims 1 GiB, holds 16 MiB, addresses wrap (high bits ignored).
     let fake = MemDisk::new(1 << 30, 16 * MIB as usize, Beyond::Wrap);
     let before = fake.store.lock().unwrap().clone();
-    let r = write_targets(&image, vec![engine_target("fake", fake.clone(), true)], true, &no_progress)
-        .unwrap();
+    let r = write_targets(
+        &image,
+        vec![engine_target("fake", fake.clone(), true)],
+        true,
+        &no_progress,
+    )
+    .unwrap();
     match &r.targets[0].verdict {
-        Verdict::FakeCapacity { claimed, probe_offset, found, usable_at_most } => {
+        Verdict::FakeCapacity {
+            claimed,
+            probe_offset,
+            found,
+            usable_at_most,
+        } => {
             assert_eq!(*claimed, 1 << 30);
             assert_eq!(*probe_offset, 0);
-            assert!(matches!(found, Found::MarkOf { offset } if offset % (16 * MIB) == 0 && *offset > 0));
+            assert!(
+                matches!(found, Found::MarkOf { offset } if offset % (16 * MIB) == 0 && *offset > 0)
+            );
             assert_eq!(*usable_at_most, 16 * MIB);
         }
         v => panic!("expected fake capacity, got {v:?}"),
@@ -314,7 +372,10 @@ fn wraps_at_other_sizes_and_lost_writes_are_found() {
         let ProbeOutcome::Fake(f) = out else {
             panic!("real {real}: not detected");
         };
-        assert!(f.usable_at_most <= real.next_power_of_two(), "real {real}: {f:?}");
+        assert!(
+            f.usable_at_most <= real.next_power_of_two(),
+            "real {real}: {f:?}"
+        );
         assert!(f.usable_at_most >= real / 2, "real {real}: {f:?}");
         assert!(notes.is_empty());
     }
@@ -336,9 +397,22 @@ fn a_wrap_the_probe_cannot_see_is_caught_by_verification() {
     // wraps onto its head, so the first chunk reads back wrong.
     let real = 5 * MIB as usize + 12_288;
     let d = MemDisk::new(64 * MIB, real, Beyond::Wrap);
-    let r = write_targets(&image, vec![engine_target("d", d, false)], true, &no_progress).unwrap();
+    let r = write_targets(
+        &image,
+        vec![engine_target("d", d, false)],
+        true,
+        &no_progress,
+    )
+    .unwrap();
     assert!(
-        matches!(r.targets[0].verdict, Verdict::Failed { phase: Phase::Verify, offset: Some(0), .. }),
+        matches!(
+            r.targets[0].verdict,
+            Verdict::Failed {
+                phase: Phase::Verify,
+                offset: Some(0),
+                ..
+            }
+        ),
         "{:?}",
         r.targets[0].verdict
     );
@@ -354,12 +428,18 @@ fn probe_passes_on_a_big_sparse_file() {
     let mut t = FileTarget::open_device(&p).unwrap();
     assert_eq!(t.claimed_size(), 64 << 30);
     let mut notes = Vec::new();
-    assert_eq!(probe::probe(&mut t, &[9u8; 32], &mut notes).unwrap(), ProbeOutcome::Genuine);
+    assert_eq!(
+        probe::probe(&mut t, &[9u8; 32], &mut notes).unwrap(),
+        ProbeOutcome::Genuine
+    );
     assert_eq!(t.read_back(), ReadBack::Direct);
     assert!(notes.is_empty());
     // Restored: the probed blocks read as zeros again, and the file kept its size.
     let mut b = vec![1u8; 4096];
-    File::open(&p).unwrap().read_exact_at(&mut b, (64 << 30) - 4096).unwrap();
+    File::open(&p)
+        .unwrap()
+        .read_exact_at(&mut b, (64 << 30) - 4096)
+        .unwrap();
     assert!(b.iter().all(|&x| x == 0));
     assert_eq!(std::fs::metadata(&p).unwrap().len(), 64 << 30);
 }
@@ -376,7 +456,13 @@ fn o_direct_refusal_falls_back_with_a_clear_note() {
     let t = FileTarget::create_file(&p, data.len() as u64)
         .unwrap()
         .with_direct_opener(refuse_direct);
-    let r = write_targets(&image, vec![engine_target("t", t, true)], true, &no_progress).unwrap();
+    let r = write_targets(
+        &image,
+        vec![engine_target("t", t, true)],
+        true,
+        &no_progress,
+    )
+    .unwrap();
     assert_eq!(r.targets[0].verdict, Verdict::Ok);
     match &r.targets[0].read_back {
         Some(ReadBack::Buffered { reason }) => {
@@ -412,22 +498,35 @@ fn image_file_targets_refused_when_they_are_the_image_or_named_twice() {
     let Err(Error::Refused(r)) = preflight_with(&image, &targets, never) else {
         panic!("expected a refusal");
     };
-    let reasons: Vec<_> = r.iter().map(|t| (t.target.clone(), t.reasons.clone())).collect();
+    let reasons: Vec<_> = r
+        .iter()
+        .map(|t| (t.target.clone(), t.reasons.clone()))
+        .collect();
     assert_eq!(reasons[0].1, vec![Refusal::IsImage]);
     assert_eq!(reasons[1].1[0], Refusal::IsImage);
     assert_eq!(reasons[2].1[0], Refusal::IsImage);
-    assert!(matches!(&reasons[3].1[..], [Refusal::Duplicate { first }] if *first == a.display().to_string()));
+    assert!(
+        matches!(&reasons[3].1[..], [Refusal::Duplicate { first }] if *first == a.display().to_string())
+    );
     assert!(matches!(&reasons[4].1[..], [Refusal::NotAFileOrDisk { what }] if what == "a folder"));
-    assert!(matches!(&reasons[5].1[..], [Refusal::NotAFileOrDisk { what }] if what.contains("does not exist")));
+    assert!(
+        matches!(&reasons[5].1[..], [Refusal::NotAFileOrDisk { what }] if what.contains("does not exist"))
+    );
     // Nothing written: a.img was not created.
     assert!(!a.exists());
     let msg = Error::Refused(r).to_string();
-    assert!(msg.contains("nothing was written") && msg.contains("is the image itself"), "{msg}");
+    assert!(
+        msg.contains("nothing was written") && msg.contains("is the image itself"),
+        "{msg}"
+    );
     // Also: no targets, empty image.
     assert!(matches!(preflight(&image, &[]), Err(Error::NoTargets)));
     let empty = dir.path().join("empty.img");
     std::fs::write(&empty, b"").unwrap();
-    assert!(matches!(preflight(&empty, &[a]), Err(Error::EmptyImage { .. })));
+    assert!(matches!(
+        preflight(&empty, &[a]),
+        Err(Error::EmptyImage { .. })
+    ));
 }
 
 /// The real thin layer on this machine: the disk holding `/` is refused.
@@ -498,8 +597,16 @@ fn block_devices_need_confirmation_and_list_what_is_erased() {
         image: image.clone(),
         image_len: MIB,
         targets: vec![
-            PlannedTarget { path: dir.path().join("x.img"), kind: TargetKind::File, device: None },
-            PlannedTarget { path: "/dev/sdz".into(), kind: TargetKind::Device, device: Some(info.clone()) },
+            PlannedTarget {
+                path: dir.path().join("x.img"),
+                kind: TargetKind::File,
+                device: None,
+            },
+            PlannedTarget {
+                path: "/dev/sdz".into(),
+                kind: TargetKind::Device,
+                device: Some(info.clone()),
+            },
         ],
     };
     assert_eq!(pre.devices(), vec![&info]);
@@ -509,12 +616,17 @@ fn block_devices_need_confirmation_and_list_what_is_erased() {
                 e.to_string(),
                 "writing erases everything on: /dev/sdz (SanDisk Ultra, 32.0 GB, usb); confirm (yes) to go on"
             );
-            let Error::NeedsConfirmation(list) = e else { unreachable!() };
+            let Error::NeedsConfirmation(list) = e else {
+                unreachable!()
+            };
             assert_eq!(list, vec![info]);
         }
         other => panic!("expected a confirmation request, got {other:?}"),
     }
-    assert!(!dir.path().join("x.img").exists(), "nothing may be written before confirmation");
+    assert!(
+        !dir.path().join("x.img").exists(),
+        "nothing may be written before confirmation"
+    );
 }
 
 #[test]

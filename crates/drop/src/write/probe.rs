@@ -284,10 +284,20 @@ mod tests {
     fn usable_size_from_wrap_groups_and_losses() {
         let m = |o| Found::MarkOf { offset: o };
         // Wrap at 16 MiB: 0 and 16 MiB both show the mark of 48 MiB.
-        let f = [(0, m(48 << 20)), (16 << 20, m(48 << 20)), ((16 << 20) - 4096, m((64 << 20) - 4096))];
+        let f = [
+            (0, m(48 << 20)),
+            (16 << 20, m(48 << 20)),
+            ((16 << 20) - 4096, m((64 << 20) - 4096)),
+        ];
         assert_eq!(usable_at_most(&f), 16 << 20);
-        assert_eq!(usable_at_most(&[(8192, Found::Lost), (4096 * 9, Found::Lost)]), 8192);
-        assert_eq!(usable_at_most(&[(4096, m(1 << 30)), (1 << 29, Found::Lost)]), 1 << 29);
+        assert_eq!(
+            usable_at_most(&[(8192, Found::Lost), (4096 * 9, Found::Lost)]),
+            8192
+        );
+        assert_eq!(
+            usable_at_most(&[(4096, m(1 << 30)), (1 << 29, Found::Lost)]),
+            1 << 29
+        );
     }
 
     #[test]

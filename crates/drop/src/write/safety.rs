@@ -275,7 +275,9 @@ fn unescape_octal(s: &str) -> String {
             && i + 3 < b.len()
             && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
         {
-            let v = (b[i + 1] - b'0') as u32 * 64 + (b[i + 2] - b'0') as u32 * 8 + (b[i + 3] - b'0') as u32;
+            let v = (b[i + 1] - b'0') as u32 * 64
+                + (b[i + 2] - b'0') as u32 * 8
+                + (b[i + 3] - b'0') as u32;
             out.push(v as u8);
             i += 4;
         } else {
@@ -535,8 +537,10 @@ fn collect_holders(
 mod tests {
     use super::*;
 
-    const USB_PATH: &str = "/sys/devices/pci0000:00/0000:00:14.0/usb2/2-1/2-1:1.0/host6/target6:0:0/6:0:0:0/block/sdb";
-    const SATA_PATH: &str = "/sys/devices/pci0000:00/0000:00:17.0/ata1/host0/target0:0:0/0:0:0:0/block/sda";
+    const USB_PATH: &str =
+        "/sys/devices/pci0000:00/0000:00:14.0/usb2/2-1/2-1:1.0/host6/target6:0:0/6:0:0:0/block/sdb";
+    const SATA_PATH: &str =
+        "/sys/devices/pci0000:00/0000:00:17.0/ata1/host0/target0:0:0/0:0:0:0/block/sda";
 
     fn dn(a: u32, b: u32) -> Option<DevNum> {
         Some(DevNum { major: a, minor: b })
@@ -552,8 +556,14 @@ mod tests {
             vendor: Some("ATA".into()),
             model: Some("Samsung SSD 860".into()),
             partitions: vec![
-                PartitionFacts { name: "sda1".into(), dev: dn(8, 1) },
-                PartitionFacts { name: "sda2".into(), dev: dn(8, 2) },
+                PartitionFacts {
+                    name: "sda1".into(),
+                    dev: dn(8, 1),
+                },
+                PartitionFacts {
+                    name: "sda2".into(),
+                    dev: dn(8, 2),
+                },
             ],
             ..Default::default()
         }
@@ -568,7 +578,10 @@ mod tests {
             device_path: USB_PATH.into(),
             vendor: Some("SanDisk".into()),
             model: Some("Ultra".into()),
-            partitions: vec![PartitionFacts { name: "sdb1".into(), dev: dn(8, 17) }],
+            partitions: vec![PartitionFacts {
+                name: "sdb1".into(),
+                dev: dn(8, 17),
+            }],
             ..Default::default()
         }
     }
@@ -578,7 +591,9 @@ mod tests {
             name: format!("mmcblk{n}"),
             dev: dn(179, n * 8),
             size: 16_000_000_000,
-            device_path: format!("/sys/devices/platform/soc/mmc_host/mmc{n}/mmc{n}:0001/block/mmcblk{n}"),
+            device_path: format!(
+                "/sys/devices/platform/soc/mmc_host/mmc{n}/mmc{n}:0001/block/mmcblk{n}"
+            ),
             mmc_type: Some(kind.into()),
             ..Default::default()
         }
@@ -618,8 +633,12 @@ mod tests {
         assert_eq!(
             r,
             vec![
-                Refusal::SystemDisk { mount_points: vec!["/".into(), "/boot/efi".into()] },
-                Refusal::Mounted { mount_points: vec!["/".into(), "/boot/efi".into()] },
+                Refusal::SystemDisk {
+                    mount_points: vec!["/".into(), "/boot/efi".into()]
+                },
+                Refusal::Mounted {
+                    mount_points: vec!["/".into(), "/boot/efi".into()]
+                },
                 Refusal::NotRemovable,
             ]
         );
@@ -627,10 +646,16 @@ mod tests {
 
     #[test]
     fn mounted_partition_refuses_the_disk_with_escaped_mount_point() {
-        let mi = format!("{ROOT_ON_SDA2}40 27 8:17 / /media/user/MY\\040STICK rw - vfat /dev/sdb1 rw\n");
+        let mi =
+            format!("{ROOT_ON_SDA2}40 27 8:17 / /media/user/MY\\040STICK rw - vfat /dev/sdb1 rw\n");
         let f = facts(&mi, vec![sda(), sdb()]);
         let r = check(&f, "/dev/sdb", dn(8, 16)).unwrap_err();
-        assert_eq!(r, vec![Refusal::Mounted { mount_points: vec!["/media/user/MY STICK".into()] }]);
+        assert_eq!(
+            r,
+            vec![Refusal::Mounted {
+                mount_points: vec!["/media/user/MY STICK".into()]
+            }]
+        );
         assert!(r[0].to_string().contains("unmount it first"));
     }
 
@@ -639,19 +664,34 @@ mod tests {
         // btrfs reports an anonymous 0:NN device; the source names the partition.
         let mi = format!("{ROOT_ON_SDA2}41 27 0:45 / /mnt rw - btrfs /dev/sdb1 rw\n");
         let f = facts(&mi, vec![sda(), sdb()]);
-        assert!(matches!(&check(&f, "/dev/sdb", dn(8, 16)).unwrap_err()[..], [Refusal::Mounted { .. }]));
+        assert!(matches!(
+            &check(&f, "/dev/sdb", dn(8, 16)).unwrap_err()[..],
+            [Refusal::Mounted { .. }]
+        ));
     }
 
     #[test]
     fn luks_on_a_partition_mounted_through_device_mapper() {
         let mut d = sdb();
-        d.holders = vec![HolderFacts { name: "dm-3".into(), dev: dn(254, 3), dm_name: Some("luks-x".into()) }];
-        let by_dev = format!("{ROOT_ON_SDA2}42 27 254:3 / /secret rw - ext4 /dev/mapper/luks-x rw\n");
+        d.holders = vec![HolderFacts {
+            name: "dm-3".into(),
+            dev: dn(254, 3),
+            dm_name: Some("luks-x".into()),
+        }];
+        let by_dev =
+            format!("{ROOT_ON_SDA2}42 27 254:3 / /secret rw - ext4 /dev/mapper/luks-x rw\n");
         let f = facts(&by_dev, vec![sda(), d.clone()]);
-        assert!(matches!(&check(&f, "/dev/sdb", dn(8, 16)).unwrap_err()[..], [Refusal::Mounted { .. }]));
-        let by_name = format!("{ROOT_ON_SDA2}42 27 0:50 / /secret rw - btrfs /dev/mapper/luks-x rw\n");
+        assert!(matches!(
+            &check(&f, "/dev/sdb", dn(8, 16)).unwrap_err()[..],
+            [Refusal::Mounted { .. }]
+        ));
+        let by_name =
+            format!("{ROOT_ON_SDA2}42 27 0:50 / /secret rw - btrfs /dev/mapper/luks-x rw\n");
         let f = facts(&by_name, vec![sda(), d]);
-        assert!(matches!(&check(&f, "/dev/sdb", dn(8, 16)).unwrap_err()[..], [Refusal::Mounted { .. }]));
+        assert!(matches!(
+            &check(&f, "/dev/sdb", dn(8, 16)).unwrap_err()[..],
+            [Refusal::Mounted { .. }]
+        ));
     }
 
     #[test]
@@ -660,14 +700,19 @@ mod tests {
         f.swaps.push_str("/dev/sdb1 partition\t1000\t0\t-2\n");
         assert_eq!(
             check(&f, "/dev/sdb", dn(8, 16)).unwrap_err(),
-            vec![Refusal::Swap { devices: vec!["/dev/sdb1".into()] }]
+            vec![Refusal::Swap {
+                devices: vec!["/dev/sdb1".into()]
+            }]
         );
     }
 
     #[test]
     fn partition_and_unknown_devices_are_refused() {
         let f = facts(ROOT_ON_SDA2, vec![sda(), sdb()]);
-        assert_eq!(check(&f, "/dev/sdb1", dn(8, 17)).unwrap_err(), vec![Refusal::Partition { disk: "sdb".into() }]);
+        assert_eq!(
+            check(&f, "/dev/sdb1", dn(8, 17)).unwrap_err(),
+            vec![Refusal::Partition { disk: "sdb".into() }]
+        );
         assert_eq!(
             check(&f, "/dev/x", dn(9, 9)).unwrap_err(),
             vec![Refusal::UnknownDevice { dev: "9:9".into() }]
@@ -680,13 +725,28 @@ mod tests {
         internal.name = "sdc".into();
         internal.dev = dn(8, 32);
         internal.partitions.clear();
-        let f = facts(ROOT_ON_SDA2, vec![sda(), internal.clone(), mmc("SD", 1), mmc("MMC", 0)]);
-        assert_eq!(check(&f, "/dev/sdc", dn(8, 32)).unwrap_err(), vec![Refusal::NotRemovable]);
-        assert_eq!(check(&f, "/dev/mmcblk1", dn(179, 8)).unwrap().transport, "sd");
-        assert_eq!(check(&f, "/dev/mmcblk0", dn(179, 0)).unwrap_err(), vec![Refusal::NotRemovable]);
+        let f = facts(
+            ROOT_ON_SDA2,
+            vec![sda(), internal.clone(), mmc("SD", 1), mmc("MMC", 0)],
+        );
+        assert_eq!(
+            check(&f, "/dev/sdc", dn(8, 32)).unwrap_err(),
+            vec![Refusal::NotRemovable]
+        );
+        assert_eq!(
+            check(&f, "/dev/mmcblk1", dn(179, 8)).unwrap().transport,
+            "sd"
+        );
+        assert_eq!(
+            check(&f, "/dev/mmcblk0", dn(179, 0)).unwrap_err(),
+            vec![Refusal::NotRemovable]
+        );
         internal.removable = true;
         let f = facts(ROOT_ON_SDA2, vec![internal]);
-        assert_eq!(check(&f, "/dev/sdc", dn(8, 32)).unwrap().transport, "removable");
+        assert_eq!(
+            check(&f, "/dev/sdc", dn(8, 32)).unwrap().transport,
+            "removable"
+        );
     }
 
     #[test]
@@ -696,25 +756,55 @@ mod tests {
         let f = facts(ROOT_ON_SDA2, vec![d]);
         assert_eq!(
             check(&f, "/dev/sdb", dn(8, 16)).unwrap_err(),
-            vec![Refusal::TooSmall { size: 999_999_488, needed: 1_000_000_000 }]
+            vec![Refusal::TooSmall {
+                size: 999_999_488,
+                needed: 1_000_000_000
+            }]
         );
     }
 
     #[test]
     fn mountinfo_parsing_tolerates_optional_fields_and_garbage() {
-        let m = parse_mountinfo("36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 shared:2 - ext3 /dev/root rw\nbogus line\n\n");
-        assert_eq!(m, vec![Mount { dev: dn(98, 0), mount_point: "/mnt2".into(), source: "/dev/root".into() }]);
+        let m = parse_mountinfo(
+            "36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 shared:2 - ext3 /dev/root rw\nbogus line\n\n",
+        );
+        assert_eq!(
+            m,
+            vec![Mount {
+                dev: dn(98, 0),
+                mount_point: "/mnt2".into(),
+                source: "/dev/root".into()
+            }]
+        );
         assert_eq!(unescape_octal("a\\040b\\134c\\011"), "a b\\c\t");
         assert_eq!(unescape_octal("trail\\04"), "trail\\04");
     }
 
     #[test]
     fn rdev_split_matches_glibc() {
-        assert_eq!(DevNum::from_rdev(0x0811), DevNum { major: 8, minor: 17 });
-        assert_eq!(DevNum::from_rdev(0xfe00), DevNum { major: 254, minor: 0 });
+        assert_eq!(
+            DevNum::from_rdev(0x0811),
+            DevNum {
+                major: 8,
+                minor: 17
+            }
+        );
+        assert_eq!(
+            DevNum::from_rdev(0xfe00),
+            DevNum {
+                major: 254,
+                minor: 0
+            }
+        );
         // Large minor numbers (e.g. 259:300)
         let rdev = ((259u64 & 0xfff) << 8) | (300u64 & 0xff) | ((300u64 & !0xff) << 12);
-        assert_eq!(DevNum::from_rdev(rdev), DevNum { major: 259, minor: 300 });
+        assert_eq!(
+            DevNum::from_rdev(rdev),
+            DevNum {
+                major: 259,
+                minor: 300
+            }
+        );
     }
 
     #[test]
@@ -742,17 +832,28 @@ mod tests {
         std::os::unix::fs::symlink(&dm, block.join("dm-0")).unwrap();
         std::os::unix::fs::symlink(&dm, dev.join("sdb1/holders/dm-0")).unwrap();
         w(root.join("mountinfo"), ROOT_ON_SDA2);
-        let f = SystemFacts::read_from(&root.join("mountinfo"), &root.join("no-swaps"), &block).unwrap();
+        let f = SystemFacts::read_from(&root.join("mountinfo"), &root.join("no-swaps"), &block)
+            .unwrap();
         assert_eq!(f.swaps, "");
         let d = f.disks.iter().find(|d| d.name == "sdb").unwrap();
         assert_eq!(d.size, 62521344 * 512);
         assert!(d.is_usb() && !d.removable);
         assert_eq!(d.vendor.as_deref(), Some("SanDisk"));
         assert_eq!(d.model.as_deref(), Some("Cruzer Blade"));
-        assert_eq!(d.partitions, vec![PartitionFacts { name: "sdb1".into(), dev: dn(8, 17) }]);
+        assert_eq!(
+            d.partitions,
+            vec![PartitionFacts {
+                name: "sdb1".into(),
+                dev: dn(8, 17)
+            }]
+        );
         assert_eq!(
             d.holders,
-            vec![HolderFacts { name: "dm-0".into(), dev: dn(254, 0), dm_name: Some("luks-1".into()) }]
+            vec![HolderFacts {
+                name: "dm-0".into(),
+                dev: dn(254, 0),
+                dm_name: Some("luks-1".into())
+            }]
         );
         let err = SystemFacts::read_from(&root.join("nope"), &root.join("x"), &block).unwrap_err();
         assert!(err.to_string().contains("nope"));
