@@ -303,14 +303,15 @@ pub fn preflight_with(
         let id = match std::fs::metadata(t) {
             Ok(m) if m.file_type().is_block_device() => {
                 kind = TargetKind::Device;
-                if system.is_none() {
-                    system = Some(facts()?);
-                }
-                let sys = system.as_ref().ok_or(Error::NoTargets)?;
-                match check_device(sys, t, DevNum::from_rdev(m.rdev()), image_len) {
+                let sys = match system.take() {
+                    Some(s) => s,
+                    None => facts()?,
+                };
+                match check_device(&sys, t, DevNum::from_rdev(m.rdev()), image_len) {
                     Ok(info) => device = Some(info),
                     Err(r) => reasons.extend(r),
                 }
+                system = Some(sys);
                 Id::Dev(m.rdev())
             }
             Ok(m) if m.is_file() => {

@@ -672,3 +672,19 @@ fn report_json_is_deterministic() {
     let back: baram_drop::write::WriteReport = serde_json::from_str(&a).unwrap();
     assert_eq!(back.to_json(), a);
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
+    /// Whatever byte the medium garbles, the report names exactly it.
+    #[test]
+    fn any_garbled_byte_is_located_exactly(len in 1usize..(3 << 20), at_frac in 0.0f64..1.0) {
+        let dir = tempfile::tempdir().unwrap();
+        let (image, _) = make_image(dir.path(), len);
+        let at = ((len as f64 * at_frac) as u64).min(len as u64 - 1);
+        let mut d = MemDisk::new(4 * MIB, 4 * MIB as usize, Beyond::Lose);
+        d.flip_on_read = Some(at);
+        let r = write_targets(&image, vec![engine_target("d", d, false)], true, &no_progress).unwrap();
+        let ok = matches!(r.targets[0].verdict, Verdict::Failed { phase: Phase::Verify, offset: Some(x), .. } if x == at);
+        proptest::prop_assert!(ok, "{:?}", r.targets[0].verdict);
+    }
+}

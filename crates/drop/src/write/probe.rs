@@ -68,7 +68,11 @@ pub fn probe_offsets(claimed: u64) -> Vec<u64> {
         return Vec::new();
     }
     // Devices are a whole number of logical blocks (512 or 4096 bytes).
-    let align: u64 = if claimed % 4096 == 0 { 4096 } else { 512 };
+    let align: u64 = if claimed.is_multiple_of(4096) {
+        4096
+    } else {
+        512
+    };
     let down = |x: u64| x - x % align;
     let last = down(claimed - block);
     let mut v = vec![0, last];
@@ -311,5 +315,19 @@ mod tests {
         b[100] ^= 1;
         assert_eq!(decode_mark(&n1, &b), None);
         assert_eq!(decode_mark(&n1, &[0u8; PROBE_BLOCK]), None);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn offsets_are_aligned_in_range_and_include_both_ends(sectors in 8u64..(1u64 << 35)) {
+            let c = sectors * 512;
+            let v = probe_offsets(c);
+            let align = if c.is_multiple_of(4096) { 4096 } else { 512 };
+            proptest::prop_assert_eq!(v[0], 0);
+            proptest::prop_assert_eq!(*v.last().unwrap(), (c - 4096) / align * align);
+            proptest::prop_assert!(v.windows(2).all(|w| w[0] < w[1]));
+            proptest::prop_assert!(v.iter().all(|&o| o % align == 0 && o + 4096 <= c));
+            proptest::prop_assert!(v.len() <= 2 + 2 * 52 + 63);
+        }
     }
 }
