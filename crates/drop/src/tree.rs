@@ -52,7 +52,10 @@ pub enum EntryKind {
     Dir,
     /// `size` is exact: the writer reads exactly this many bytes from the
     /// source and fails if the source has more or fewer.
-    File { size: u64, source: Source },
+    File {
+        size: u64,
+        source: Source,
+    },
 }
 
 /// A whole volume.

@@ -215,9 +215,8 @@ impl Geometry {
     /// Geometry for `volume_sectors` with `spc` sectors per cluster, or None
     /// if the cluster count would be out of FAT32's range.
     fn compute(volume_offset: u64, volume_sectors: u32, spc: u32) -> Option<Geometry> {
-        Self::raw(volume_offset, volume_sectors, spc).filter(|g| {
-            g.cluster_count >= MIN_CLUSTERS && g.cluster_count <= MAX_CLUSTERS
-        })
+        Self::raw(volume_offset, volume_sectors, spc)
+            .filter(|g| g.cluster_count >= MIN_CLUSTERS && g.cluster_count <= MAX_CLUSTERS)
     }
 
     /// Like `compute` without the cluster-count range check.
@@ -238,7 +237,7 @@ impl Geometry {
         // Start the data region on a cluster boundary of the disk.
         let off = volume_offset / SECTOR;
         let mut tries = 0;
-        while (off + rsvd + 2 * fat) % spc64 != 0 && tries < spc64 {
+        while !(off + rsvd + 2 * fat).is_multiple_of(spc64) && tries < spc64 {
             fat += 1;
             tries += 1;
         }
@@ -261,7 +260,7 @@ impl Geometry {
 
 /// Volume offset and sector count for an image size.
 fn volume_extent(image_size: u64, partition: bool) -> Result<(u64, u32), Error> {
-    if image_size % SECTOR != 0 {
+    if !image_size.is_multiple_of(SECTOR) {
         return Err(Error::UnalignedSize { size: image_size });
     }
     let offset = if partition { PARTITION_OFFSET } else { 0 };
@@ -426,7 +425,11 @@ fn check_label(label: &str) -> Result<[u8; 11], Error> {
     let mut out = [b' '; 11];
     for (i, b) in label.bytes().enumerate() {
         let u = b.to_ascii_uppercase();
-        if !(u == b' ' || u.is_ascii_uppercase() || u.is_ascii_digit() || b"!#$%&'()-@^_`{}~".contains(&u)) {
+        if !(u == b' '
+            || u.is_ascii_uppercase()
+            || u.is_ascii_digit()
+            || b"!#$%&'()-@^_`{}~".contains(&u))
+        {
             return Err(bad("it contains a character FAT labels do not allow"));
         }
         out[i] = u;
@@ -435,7 +438,8 @@ fn check_label(label: &str) -> Result<[u8; 11], Error> {
 }
 
 pub(crate) fn check_timestamp(ts: &Timestamp) -> Result<(), Error> {
-    let leap = ts.year % 4 == 0 && (ts.year % 100 != 0 || ts.year % 400 == 0);
+    let leap =
+        ts.year.is_multiple_of(4) && (!ts.year.is_multiple_of(100) || ts.year.is_multiple_of(400));
     let days = match ts.month {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
         4 | 6 | 9 | 11 => 30,
@@ -476,8 +480,12 @@ impl Tree {
             if e.path.is_empty() {
                 return Err(Error::EmptyPath);
             }
-            let units: usize =
-                e.path.iter().map(|c| c.encode_utf16().count()).sum::<usize>() + e.path.len();
+            let units: usize = e
+                .path
+                .iter()
+                .map(|c| c.encode_utf16().count())
+                .sum::<usize>()
+                + e.path.len();
             if units > MAX_PATH_UNITS {
                 return Err(Error::PathTooLong {
                     path: display(&e.path),
@@ -608,7 +616,11 @@ impl Tree {
                     }
                     parts.reverse();
                     return Err(Error::DirTooLarge {
-                        path: if parts.is_empty() { "/".into() } else { parts.join("/") },
+                        path: if parts.is_empty() {
+                            "/".into()
+                        } else {
+                            parts.join("/")
+                        },
                         slots,
                     });
                 }
@@ -746,7 +758,10 @@ impl Layout {
     }
     /// The partition/volume serial and the MBR disk signature.
     pub(crate) fn disk_signature(serial: u32) -> u32 {
-        let k = blake3::derive_key("baram drop fat32 2025-01 MBR disk signature", &serial.to_le_bytes());
+        let k = blake3::derive_key(
+            "baram drop fat32 2025-01 MBR disk signature",
+            &serial.to_le_bytes(),
+        );
         let s = u32::from_le_bytes([k[0], k[1], k[2], k[3]]);
         // Windows writes its own signature onto a disk whose signature is 0.
         if s == 0 { 1 } else { s }
@@ -810,7 +825,10 @@ mod tests {
             cluster_size_for(min - 512, true),
             Err(Error::ImageTooSmall { .. })
         ));
-        assert!(matches!(cluster_size_for(min + 1, true), Err(Error::UnalignedSize { .. })));
+        assert!(matches!(
+            cluster_size_for(min + 1, true),
+            Err(Error::UnalignedSize { .. })
+        ));
     }
 
     #[test]
@@ -841,9 +859,11 @@ mod tests {
         assert!(check_label("ABCDEFGHIJKL").is_err());
         assert!(check_label("A.B").is_err());
         assert!(check_timestamp(&Timestamp::default()).is_ok());
-        let mut t = Timestamp::default();
-        t.month = 2;
-        t.day = 30;
+        let mut t = Timestamp {
+            month: 2,
+            day: 30,
+            ..Default::default()
+        };
         assert!(check_timestamp(&t).is_err());
         t.day = 1;
         t.year = 1979;

@@ -211,16 +211,16 @@ pub(crate) fn assign(names: &[&str]) -> Option<Vec<([u8; 11], bool)>> {
 pub(crate) fn checksum(short: &[u8; 11]) -> u8 {
     short
         .iter()
-        .fold(0u8, |sum, &b| (sum >> 1 | sum << 7).wrapping_add(b))
+        .fold(0u8, |sum, &b| sum.rotate_right(1).wrapping_add(b))
 }
 
 /// Appends the LFN entries of `name` (last part first, as on disk).
 pub(crate) fn push_lfn(out: &mut Vec<u8>, name: &str, short: &[u8; 11]) {
     let mut units: Vec<u16> = name.encode_utf16().collect();
     let n = units.len().div_ceil(13);
-    if units.len() % 13 != 0 {
+    if !units.len().is_multiple_of(13) {
         units.push(0);
-        while units.len() % 13 != 0 {
+        while !units.len().is_multiple_of(13) {
             units.push(0xFFFF);
         }
     }
@@ -295,7 +295,9 @@ mod tests {
 
     #[test]
     fn tails_grow_and_stay_unique() {
-        let names: Vec<String> = (0..200).map(|i| format!("사랑의 불시착 {i}화.avi")).collect();
+        let names: Vec<String> = (0..200)
+            .map(|i| format!("사랑의 불시착 {i}화.avi"))
+            .collect();
         let refs: Vec<&str> = names.iter().map(|x| x.as_str()).collect();
         let a = assign(&refs).unwrap();
         let set: HashSet<_> = a.iter().map(|x| x.0).collect();

@@ -82,7 +82,13 @@ fn directory(tree: &Tree, d: usize, cluster_size: u32, ts: &Timestamp) -> Vec<u8
             v.extend_from_slice(&short_entry(&tree.label, ATTR_VOLUME_ID, 0, 0, ts));
         }
     } else {
-        v.extend_from_slice(&short_entry(b".          ", ATTR_DIRECTORY, node.first_cluster, 0, ts));
+        v.extend_from_slice(&short_entry(
+            b".          ",
+            ATTR_DIRECTORY,
+            node.first_cluster,
+            0,
+            ts,
+        ));
         let up = if node.parent == 0 {
             0
         } else {
@@ -178,13 +184,25 @@ fn fsinfo(layout: &Layout) -> [u8; 512] {
     put32(&mut b, 484, 0x6141_7272);
     let free = layout.free_clusters();
     put32(&mut b, 488, free);
-    put32(&mut b, 492, if free > 0 { layout.used_clusters + 2 } else { 0xFFFF_FFFF });
+    put32(
+        &mut b,
+        492,
+        if free > 0 {
+            layout.used_clusters + 2
+        } else {
+            0xFFFF_FFFF
+        },
+    );
     put32(&mut b, 508, 0xAA55_0000);
     b
 }
 
 /// Writes one FAT: chains of consecutive clusters ending at `ends`.
-fn write_fat<W: Write + ?Sized>(out: &mut Out<W>, layout: &Layout, ends: &[u32]) -> Result<(), Error> {
+fn write_fat<W: Write + ?Sized>(
+    out: &mut Out<W>,
+    layout: &Layout,
+    ends: &[u32],
+) -> Result<(), Error> {
     let entries = layout.geometry.fat_sectors as u64 * 128;
     let used_end = layout.used_clusters as u64 + 2;
     let mut buf = vec![0u8; 1 << 20];
@@ -341,7 +359,11 @@ enum Msg {
     Failed(Error),
 }
 
-fn reader_thread(files: &[(String, &Source, u64, u64)], tx: SyncSender<Msg>, recycle: Receiver<Vec<u8>>) {
+fn reader_thread(
+    files: &[(String, &Source, u64, u64)],
+    tx: SyncSender<Msg>,
+    recycle: Receiver<Vec<u8>>,
+) {
     for (path, source, size, _) in files {
         let mut r = match FileReader::new(path.clone(), source, *size) {
             Ok(r) => r,
@@ -372,7 +394,11 @@ fn reader_thread(files: &[(String, &Source, u64, u64)], tx: SyncSender<Msg>, rec
 /// must have exactly its declared size (checked before writing anything, and
 /// again while reading). `out` is flushed at the end; syncing a file or
 /// device to stable storage is the caller's job.
-pub fn write_image<W: Write + ?Sized>(vol: &Volume, layout: &Layout, out: &mut W) -> Result<(), Error> {
+pub fn write_image<W: Write + ?Sized>(
+    vol: &Volume,
+    layout: &Layout,
+    out: &mut W,
+) -> Result<(), Error> {
     let tree = &layout.tree;
     if layout.entry_count != vol.entries.len() {
         return Err(Error::LayoutMismatch);
@@ -497,7 +523,9 @@ pub fn write_image<W: Write + ?Sized>(vol: &Volume, layout: &Layout, out: &mut W
 
     // Free clusters and the sectors after the last cluster: zeros.
     let rest = layout.image_size.checked_sub(o.pos).ok_or_else(|| {
-        Error::Write(std::io::Error::other("internal error: the image grew past its size"))
+        Error::Write(std::io::Error::other(
+            "internal error: the image grew past its size",
+        ))
     })?;
     o.zero(rest)?;
     o.w.flush().map_err(Error::Write)?;
