@@ -1,9 +1,11 @@
 //! Builds a FAT32 image from a folder (used by bench/fat32_build.sh until the
 //! CLI is wired).
 //!
-//! Usage: fat32_build SRC_DIR IMAGE SIZE [--no-partition] [--threads N]
+//! Usage: fat32_build SRC_DIR IMAGE SIZE [--no-partition] [--threads N] [--plan]
 //! SIZE is in bytes, or with a K/M/G suffix (powers of 1024), or "auto" for
-//! the smallest image that holds SRC_DIR. The image is fsynced before exit.
+//! the smallest image that holds SRC_DIR, or "auto+P%" for that plus P
+//! percent (rounded up to whole MiB). The image is fsynced before exit.
+//! --plan writes nothing and prints "<image size> <cluster size>".
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -57,10 +59,12 @@ fn run() -> Result<(), String> {
         );
     }
     let mut opts = Fat32Options::default();
+    let mut plan = false;
     let mut i = 3;
     while i < args.len() {
         match args[i].as_str() {
             "--no-partition" => opts.partition = false,
+            "--plan" => plan = true,
             "--threads" => {
                 i += 1;
                 opts.threads = args
@@ -81,12 +85,26 @@ fn run() -> Result<(), String> {
         entries,
         ..Default::default()
     };
-    let size = if args[2] == "auto" {
-        fat32::min_image_size(&vol, opts.partition).map_err(|e| e.to_string())?
+    let size = if let Some(rest) = args[2].strip_prefix("auto") {
+        let min = fat32::min_image_size(&vol, opts.partition).map_err(|e| e.to_string())?;
+        let pct: u64 = match rest.strip_prefix('+').and_then(|r| r.strip_suffix('%')) {
+            Some(p) => p.parse().map_err(|_| format!("bad size {}", args[2]))?,
+            None if rest.is_empty() => 0,
+            None => return Err(format!("bad size {}", args[2])),
+        };
+        if pct == 0 {
+            min
+        } else {
+            (min + min * pct / 100).div_ceil(1 << 20) * (1 << 20)
+        }
     } else {
         parse_size(&args[2]).ok_or_else(|| format!("bad size {}", args[2]))?
     };
     let layout = fat32::layout(&vol, size, &opts).map_err(|e| e.to_string())?;
+    if plan {
+        println!("{size} {}", layout.cluster_size());
+        return Ok(());
+    }
     let mut f = std::fs::File::create(&args[1]).map_err(|e| format!("{}: {e}", args[1]))?;
     fat32::write_image(&vol, &layout, &mut f).map_err(|e| e.to_string())?;
     f.sync_all().map_err(|e| format!("{}: {e}", args[1]))?;

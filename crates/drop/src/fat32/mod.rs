@@ -158,6 +158,15 @@ pub enum Error {
         #[source]
         error: std::io::Error,
     },
+    #[error(
+        "copying source {source_path} of {path:?} into the image failed (reading the source or writing the image): {error}"
+    )]
+    Copy {
+        path: String,
+        source_path: PathBuf,
+        #[source]
+        error: std::io::Error,
+    },
     #[error("cannot write the image: {0}")]
     Write(#[source] std::io::Error),
     #[error("the layout was computed for another volume; call layout() again with this volume")]
@@ -170,9 +179,12 @@ pub struct Fat32Options {
     /// An MBR with one partition at 1 MiB (true, the default) or a bare
     /// volume ("super floppy", false).
     pub partition: bool,
-    /// 1: everything in the calling thread. 2 or more: one extra thread reads
-    /// file data ahead while the caller's thread writes. The bytes written
-    /// are the same either way.
+    /// 1 (default): everything in the calling thread; file data goes through
+    /// `std::io::copy`, so when the output is a `File` the kernel copies it
+    /// (copy_file_range, like `cp`), which measured fastest. 2 or more: one
+    /// extra thread reads file data ahead in 4 MiB buffers while the caller's
+    /// thread writes (may help slow sources with a non-file output). The
+    /// bytes written are the same either way.
     pub threads: usize,
 }
 
@@ -180,7 +192,7 @@ impl Default for Fat32Options {
     fn default() -> Self {
         Fat32Options {
             partition: true,
-            threads: 2,
+            threads: 1,
         }
     }
 }

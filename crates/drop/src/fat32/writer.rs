@@ -2,6 +2,7 @@
 
 use std::fs::File;
 use std::io::{Read, Write};
+use std::path::Path;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 use super::{Error, Layout, RESERVED_SECTORS, SECTOR, Tree, names};
@@ -354,6 +355,49 @@ fn data_files<'a>(vol: &'a Volume, layout: &Layout) -> Vec<(String, &'a Source, 
     v
 }
 
+/// Copies exactly `size` bytes of the file at `p` to the output with
+/// `std::io::copy`, which lets the kernel copy (copy_file_range/sendfile)
+/// when the output is a plain `File`, as `cp` does; otherwise it is a
+/// buffered copy. Checks that the source has no more bytes.
+fn copy_file<W: Write + ?Sized>(
+    o: &mut Out<W>,
+    path: &str,
+    p: &Path,
+    size: u64,
+) -> Result<(), Error> {
+    let read_err = |error| Error::SourceRead {
+        path: path.to_string(),
+        source_path: p.to_path_buf(),
+        error,
+    };
+    let f = File::open(p).map_err(read_err)?;
+    let mut take = (&f).take(size);
+    let n = std::io::copy(&mut take, o.w).map_err(|error| Error::Copy {
+        path: path.to_string(),
+        source_path: p.to_path_buf(),
+        error,
+    })?;
+    o.pos += n;
+    let mismatch = |actual: String| Error::SourceSizeMismatch {
+        path: path.to_string(),
+        source_path: p.to_path_buf(),
+        declared: size,
+        actual,
+    };
+    if n < size {
+        return Err(mismatch(format!("only {n}")));
+    }
+    let mut one = [0u8; 1];
+    loop {
+        match (&f).read(&mut one) {
+            Ok(0) => return Ok(()),
+            Ok(_) => return Err(mismatch("more".into())),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(read_err(e)),
+        }
+    }
+}
+
 enum Msg {
     Data(Vec<u8>, usize),
     Failed(Error),
@@ -481,10 +525,14 @@ pub fn write_image<W: Write + ?Sized>(
     if layout.options.threads <= 1 {
         let mut buf = vec![0u8; CHUNK];
         for (path, source, size, pad) in &files {
-            let mut r = FileReader::new(path.clone(), source, *size)?;
-            while r.remaining() > 0 {
-                let n = r.next_into(&mut buf)?;
-                o.put(&buf[..n])?;
+            if let Source::Path(p) = source {
+                copy_file(&mut o, path, p, *size)?;
+            } else {
+                let mut r = FileReader::new(path.clone(), source, *size)?;
+                while r.remaining() > 0 {
+                    let n = r.next_into(&mut buf)?;
+                    o.put(&buf[..n])?;
+                }
             }
             o.zero(*pad)?;
         }
