@@ -1,1 +1,0 @@
-//! Stub: to be written.
