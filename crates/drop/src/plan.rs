@@ -51,7 +51,7 @@
 use crate::tree::{Entry, EntryKind, Source, Timestamp, Volume};
 use baram_library::Kind;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt;
 
 /// Groups solved exactly by branch and bound in one go (the whole instance
@@ -218,23 +218,27 @@ pub trait FsModel {
     /// scratch: files given by path components below the root and size.
     /// Folders are implied by the paths. `Err` names what cannot be laid out.
     fn layout_bytes(&self, files: &[(Vec<String>, u64)]) -> Result<u64, String> {
-        // Every directory (path) -> entry bytes of its children.
-        let mut dirs: BTreeMap<Vec<String>, u64> = BTreeMap::new();
-        let mut seen: BTreeSet<Vec<String>> = BTreeSet::new();
-        dirs.insert(Vec::new(), 0);
+        // Every directory (path prefix) -> entry bytes of its children; every
+        // path (file or folder) seen once. Borrowed slices: no copies.
+        let mut dirs: HashMap<&[String], u64> = HashMap::new();
+        let mut seen: HashSet<&[String]> = HashSet::new();
+        dirs.insert(&[], 0);
         let mut data = 0u64;
         for (path, size) in files {
             if path.is_empty() {
                 return Err("a file with an empty path".into());
             }
             if *size > self.max_file_size() {
-                return Err(format!("{} is {size} bytes, over the limit", path.join("/")));
+                return Err(format!(
+                    "{} is {size} bytes, over the limit",
+                    path.join("/")
+                ));
             }
             data += self.file_data_bytes(*size);
             for depth in 1..=path.len() {
-                let p = path[..depth].to_vec();
-                if seen.insert(p.clone()) {
-                    *dirs.entry(path[..depth - 1].to_vec()).or_insert(0) +=
+                let p = &path[..depth];
+                if seen.insert(p) {
+                    *dirs.entry(&path[..depth - 1]).or_insert(0) +=
                         self.entry_bytes(&path[depth - 1]);
                     if depth < path.len() {
                         dirs.entry(p).or_insert(0);
@@ -245,12 +249,18 @@ pub trait FsModel {
             }
         }
         let mut total = data;
+        let mut full: Vec<String> = Vec::new();
         for (p, e) in &dirs {
-            total += self
-                .dir_bytes(*e, p.is_empty())
-                .ok_or_else(|| format!("folder /{} has too many entries", p.join("/")))?;
+            match self.dir_bytes(*e, p.is_empty()) {
+                Some(b) => total += b,
+                None => full.push(format!("folder /{} has too many entries", p.join("/"))),
+            }
         }
-        Ok(total)
+        // The same message whatever the hash order.
+        match full.into_iter().min() {
+            Some(m) => Err(m),
+            None => Ok(total),
+        }
     }
 }
 
@@ -873,10 +883,14 @@ fn solve(ctx: &Ctx, groups: &[Group], order: &[usize], u: &mut Usage, lin: u64) 
     let mut gu = u.clone();
     let mut greedy = Vec::new();
     let mut gv = 0;
+    let mut glin = lin;
     for &g in order {
-        if ctx.try_add(&mut gu, &groups[g]) {
+        let gr = &groups[g];
+        // The linear cost never exceeds the exact one: a cheap early "no".
+        if glin + gr.weight <= ctx.wlin && ctx.try_add(&mut gu, gr) {
             greedy.push(g);
-            gv += groups[g].value;
+            gv += gr.value;
+            glin += gr.weight;
         }
     }
 
@@ -937,13 +951,16 @@ fn solve(ctx: &Ctx, groups: &[Group], order: &[usize], u: &mut Usage, lin: u64) 
             if ctx.try_add(&mut cu, g) {
                 in_set[lo + k] = true;
                 cv += g.value;
+                core_lin += g.weight;
             }
         }
     }
     for (i, &g) in order.iter().enumerate() {
-        if !in_set[i] && ctx.try_add(&mut cu, &groups[g]) {
+        let gr = &groups[g];
+        if !in_set[i] && core_lin + gr.weight <= ctx.wlin && ctx.try_add(&mut cu, gr) {
             in_set[i] = true;
-            cv += groups[g].value;
+            cv += gr.value;
+            core_lin += gr.weight;
         }
     }
     let optimal = n <= CORE && !bb.exhausted;
@@ -1014,7 +1031,11 @@ fn check_timestamp(t: &Timestamp) -> Result<(), Error> {
         && t.hour < 24
         && t.minute < 60
         && t.second < 60;
-    if ok { Ok(()) } else { Err(Error::Timestamp(*t)) }
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::Timestamp(*t))
+    }
 }
 
 /// Margin percent -> basis points, validated.
@@ -1045,8 +1066,7 @@ pub fn plan_with(
     }
     let bp = margin_basis_points(req.margin_percent)?;
     check_timestamp(&req.timestamp)?;
-    let margin_bytes =
-        (u128::from(medium.nominal_bytes) * u128::from(bp)).div_ceil(10_000) as u64;
+    let margin_bytes = (u128::from(medium.nominal_bytes) * u128::from(bp)).div_ceil(10_000) as u64;
     let volume = medium.nominal_bytes - margin_bytes;
     let model = model(volume).map_err(|why| Error::Medium {
         medium: medium.to_string(),
@@ -1064,7 +1084,7 @@ pub fn plan_with(
             return Err(Error::DuplicateId(w[0].id));
         }
     }
-    let mut names: BTreeMap<(usize, String), i64> = BTreeMap::new();
+    let mut names: HashMap<(usize, String), i64> = HashMap::with_capacity(cands.len());
     for c in &cands {
         if !(1..=100).contains(&c.value) {
             return Err(Error::Value {
@@ -1446,7 +1466,10 @@ mod tests {
     #[test]
     fn media_parse() {
         assert_eq!(Medium::parse("sd-8g").unwrap().nominal_bytes, 8_000_000_000);
-        assert_eq!(Medium::parse("DVD-4.7G").unwrap().nominal_bytes, 4_700_000_000);
+        assert_eq!(
+            Medium::parse("DVD-4.7G").unwrap().nominal_bytes,
+            4_700_000_000
+        );
         assert_eq!(Medium::parse("1_000_000").unwrap().nominal_bytes, 1_000_000);
         assert!(Medium::parse("sd-9g").is_err());
         assert!(Medium::parse("0").is_err());

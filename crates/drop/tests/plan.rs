@@ -235,8 +235,10 @@ fn brute_force_twenty_groups() {
         }
         let clusters = 60;
         let req = tiny_request(cands.clone());
-        let out =
-            plan_with(&req, &|_| Ok(Box::new(Tiny { clusters }) as Box<dyn FsModel>)).unwrap();
+        let out = plan_with(&req, &|_| {
+            Ok(Box::new(Tiny { clusters }) as Box<dyn FsModel>)
+        })
+        .unwrap();
         assert_eq!(
             out.plan.variants[0].value,
             brute_force(&cands, 512, clusters * 512, true),
@@ -314,7 +316,12 @@ fn hundred_thousand_items_within_one_percent_of_lp_bound() {
     let v = &p.variants[0];
     assert!(v.lp_bound > 0);
     let gap = (v.lp_bound - v.value) as f64 / v.lp_bound as f64;
-    assert!(gap < 0.01, "gap {gap}: value {} bound {}", v.value, v.lp_bound);
+    assert!(
+        gap < 0.01,
+        "gap {gap}: value {} bound {}",
+        v.value,
+        v.lp_bound
+    );
     assert!(v.used_bytes <= p.capacity.fs.allocatable_bytes);
 }
 
@@ -399,7 +406,11 @@ fn tag_filters() {
         .collect();
     assert_eq!(reasons[&2], Reason::ExcludedByTag);
     assert_eq!(reasons[&4], Reason::NoIncludedTag);
-    assert!(out.explanation.to_string().contains("excluded by tag \"violent\""));
+    assert!(
+        out.explanation
+            .to_string()
+            .contains("excluded by tag \"violent\"")
+    );
     assert_eq!(out.plan.include_any, vec!["drama", "news"], "sorted");
 }
 
@@ -430,7 +441,11 @@ fn variants_cover_everything_that_fits() {
     for (k, v) in p.variants.iter().enumerate() {
         covered.extend(files_of(p, k));
         // Each variant is full: nothing left out would still fit.
-        assert!(v.free_bytes < 300_000_000 + 65536, "variant {k} free {}", v.free_bytes);
+        assert!(
+            v.free_bytes < 300_000_000 + 65536,
+            "variant {k} free {}",
+            v.free_bytes
+        );
         assert!(v.used_bytes <= p.capacity.fs.allocatable_bytes);
     }
     assert_eq!(covered.len(), cands.len(), "every item on some variant");
@@ -510,12 +525,22 @@ fn four_gib_refused_naming_the_item() {
     let out = plan(&skip).unwrap();
     assert_eq!(files_of(&out.plan, 0), vec![1]);
     assert_eq!(out.explanation.left_out[0].reason, Reason::OverFat32Limit);
+    let mut tagged = req.clone();
+    tagged.candidates[1].tags = vec!["old".into()];
+    tagged.exclude = vec!["old".into()];
+    let out = plan(&tagged).unwrap();
+    assert_eq!(out.explanation.left_out[0].reason, Reason::ExcludedByTag);
 }
 
 #[test]
 fn margin_and_overhead_accounting() {
     let cands = instance(8, 400, 1_000_000, 300_000_000);
-    for (medium, margin) in [("sd-8g", 3.0), ("usb-16g", 0.0), ("sd-32g", 10.0), ("dvd-4.7g", 3.0)] {
+    for (medium, margin) in [
+        ("sd-8g", 3.0),
+        ("usb-16g", 0.0),
+        ("sd-32g", 10.0),
+        ("dvd-4.7g", 3.0),
+    ] {
         let req = Request {
             candidates: cands.clone(),
             medium: medium.into(),
@@ -661,7 +686,11 @@ fn fat32_model_matches_mkfs_fat() {
             .arg(&img)
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let mut b = [0u8; 512];
         std::io::Read::read_exact(&mut std::fs::File::open(&img).unwrap(), &mut b).unwrap();
         let spc = le(&b, 13, 1);
@@ -691,7 +720,9 @@ fn layout_cost_matches_fsck_fat() {
         .set_len(volume)
         .unwrap();
     let st = Command::new("mkfs.fat")
-        .args(["-F", "32", "-S", "512", "-R", "32", "-f", "2", "-a", "-s", "1"])
+        .args([
+            "-F", "32", "-S", "512", "-R", "32", "-f", "2", "-a", "-s", "1",
+        ])
         .args(["-n", "BARAM"])
         .arg(&img)
         .output()
@@ -709,7 +740,11 @@ fn layout_cost_matches_fsck_fat() {
             .arg(format!("::/{folder}"))
             .output()
             .unwrap();
-        assert!(st.status.success(), "{}", String::from_utf8_lossy(&st.stderr));
+        assert!(
+            st.status.success(),
+            "{}",
+            String::from_utf8_lossy(&st.stderr)
+        );
         for i in 0..30 {
             let name = format!(
                 "{i:02} 사랑의 불시착 {} episode long name.avi",
@@ -725,11 +760,19 @@ fn layout_cost_matches_fsck_fat() {
                 .arg(format!("::/{folder}/{name}"))
                 .output()
                 .unwrap();
-            assert!(st.status.success(), "{}", String::from_utf8_lossy(&st.stderr));
+            assert!(
+                st.status.success(),
+                "{}",
+                String::from_utf8_lossy(&st.stderr)
+            );
             layout.push((vec![folder.to_string(), name], size));
         }
     }
-    let out = Command::new("fsck.fat").arg("-n").arg(&img).output().unwrap();
+    let out = Command::new("fsck.fat")
+        .arg("-n")
+        .arg(&img)
+        .output()
+        .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     // "v.img: 62 files, 1234/77000 clusters"
     let used: u64 = text
