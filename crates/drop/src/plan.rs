@@ -30,6 +30,8 @@
 //!   (fractional knapsack) over the linear costs, which never exceed the exact
 //!   ones, so pruning is sound. The search has a node budget (deterministic:
 //!   counted, not timed); a plan says whether it finished (`proven_optimal`).
+//!   Runs of identical groups (same value and file costs) are searched only
+//!   as prefixes, so a library of many equal items does not blow up.
 //! * Large instances use the *core* method: the linear greedy prefix breaks at
 //!   some group `b`; groups well before it are fixed in, a window of [`CORE`]
 //!   groups around `b` is solved by the same branch and bound, and every group
@@ -817,6 +819,10 @@ struct BnB<'a, 'b> {
     items: &'a [usize],
     pref_w: Vec<u64>,
     pref_v: Vec<u64>,
+    /// End of the run of identical groups (same value and files) holding
+    /// each item: excluding one excludes the rest of its run, since any
+    /// solution can take the first copies of identical groups instead.
+    run_end: Vec<usize>,
     chosen: Vec<bool>,
     best: u64,
     best_set: Vec<bool>,
@@ -864,7 +870,7 @@ impl BnB<'_, '_> {
             self.chosen[i] = false;
             self.ctx.remove(u, g);
         }
-        self.run(i + 1, u, lin, value);
+        self.run(self.run_end[i], u, lin, value);
     }
 }
 
@@ -930,12 +936,22 @@ fn solve(ctx: &Ctx, groups: &[Group], order: &[usize], u: &mut Usage, lin: u64) 
         pref_w[k + 1] = pref_w[k] + groups[g].weight;
         pref_v[k + 1] = pref_v[k] + groups[g].value;
     }
+    let mut run_end = vec![items.len(); items.len()];
+    for k in (0..items.len().saturating_sub(1)).rev() {
+        let (a, b) = (&groups[items[k]], &groups[items[k + 1]]);
+        run_end[k] = if a.value == b.value && a.files == b.files {
+            run_end[k + 1]
+        } else {
+            k + 1
+        };
+    }
     let mut bb = BnB {
         ctx,
         groups,
         items,
         pref_w,
         pref_v,
+        run_end,
         chosen: vec![false; items.len()],
         best: 0,
         best_set: vec![false; items.len()],
@@ -1017,7 +1033,8 @@ fn check_name(c: &Candidate, max16: usize) -> Result<(), Error> {
 }
 
 fn check_timestamp(t: &Timestamp) -> Result<(), Error> {
-    let leap = t.year % 4 == 0 && (t.year % 100 != 0 || t.year % 400 == 0);
+    let leap =
+        t.year.is_multiple_of(4) && (!t.year.is_multiple_of(100) || t.year.is_multiple_of(400));
     let days = match t.month {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
         4 | 6 | 9 | 11 => 30,
