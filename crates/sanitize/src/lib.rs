@@ -344,6 +344,41 @@ pub fn clean(data: &[u8], opts: &Options) -> Result<Cleaned, Error> {
 /// For fuzzing one parser at a time, and for callers that already know the
 /// type. A file that is not of that format is refused as malformed.
 pub fn clean_as(format: Format, data: &[u8], opts: &Options) -> Result<Cleaned, Error> {
+    let cleaned = clean_once(format, data, opts)?;
+    // The last line of defence of "fails closed": a cleaned copy must itself
+    // be clean. Whatever a parser misjudged (the fuzzer found an MP3 whose
+    // last "frame" swallowed an APE tag) shows up here as a second pass that
+    // finds something, fails, or changes the bytes. When nothing was removed
+    // and the bytes are unchanged, the second pass would repeat the first.
+    if cleaned.data != data {
+        match clean_once(format, &cleaned.data, opts) {
+            Ok(again) if again.report.is_clean() && again.data == cleaned.data => {}
+            Ok(again) => {
+                return Err(Error::unsupported(
+                    format,
+                    format!(
+                        "the cleaned copy was not clean on a second pass ({}); refusing it",
+                        again
+                            .report
+                            .findings
+                            .first()
+                            .map_or("its bytes changed".to_string(), |f| f.field.clone())
+                    ),
+                ));
+            }
+            Err(e) => {
+                return Err(Error::unsupported(
+                    format,
+                    format!("the cleaned copy did not parse again ({e}); refusing it"),
+                ));
+            }
+        }
+    }
+    Ok(cleaned)
+}
+
+/// One cleaning pass; see [`clean_as`].
+fn clean_once(format: Format, data: &[u8], opts: &Options) -> Result<Cleaned, Error> {
     // A Red Star chain sits after the format's logical end; decode it first so
     // the analyst sees the serials, then let the format parser meet a file that
     // ends where the format says. Any other trailing data is the parser's job.
@@ -375,6 +410,16 @@ pub fn clean_as(format: Format, data: &[u8], opts: &Options) -> Result<Cleaned, 
         }
         Format::Text => text::clean(body, opts, findings)?,
     };
+    // Content that happens to end like a Red Star chain (the fuzzer found
+    // such AVI and MP3 files) would be cut off when the cleaned file is read
+    // again: the cleaned file could not be told apart from a marked one.
+    // Refuse it rather than hand out a file whose next reading differs.
+    if format != Format::Text && redstar::find_trailer(&out).is_some() {
+        return Err(Error::unsupported(
+            format,
+            "its content ends in bytes that look like a Red Star OS watermark, so a cleaned copy could not be read back unambiguously",
+        ));
+    }
     // The DOCX Red Star mark lives in a ZIP extra field; zipdoc sets it in
     // `found.redstar` itself.
     Ok(Cleaned {

@@ -9,7 +9,7 @@
 //! size gives are reported and removed.
 
 use crate::bytes::{Reader, printable};
-use crate::{Category, Error, Finding, Format, Found, Options, jpeg, redstar};
+use crate::{Category, Error, Finding, Format, Found, Options, jpeg};
 
 const F: Format = Format::Webp;
 
@@ -138,14 +138,6 @@ pub(crate) fn clean(data: &[u8], opts: &Options, found: &mut Found) -> Result<Ve
     out.extend_from_slice(&body);
     if end < data.len() {
         found.add(Finding::trailer("data after WebP RIFF end", data, end));
-    }
-    if redstar::find_trailer(&out).is_some() {
-        // The picture data itself ends like a Red Star chain; the cleaned file
-        // could not be read back unambiguously.
-        return Err(Error::unsupported(
-            F,
-            "the image data ends in bytes that look like a Red Star OS watermark",
-        ));
     }
     Ok(out)
 }
