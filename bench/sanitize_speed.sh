@@ -54,23 +54,35 @@ bytes=$(du -cb "${files[@]}" | tail -1 | cut -f1)
 mb=$(echo "$bytes / 1000000" | bc -l)
 printf 'corpus: %d files, %.0f MB (%s)\n' "${#files[@]}" "$mb" \
   "$(ls "$C" | sed 's/.*\.//' | sort | uniq -c | awk '{printf "%s %s, ", $1, $2}' | sed 's/, $//')"
-warm() { cat "${files[@]}" >/dev/null; }
+# Inputs warm in the page cache and earlier outputs flushed before each timed
+# run, so no run pays for another's writeback. Outputs land in the page cache
+# for every tool alike (no fsync timed).
+warm() { cat "${files[@]}" >/dev/null; sync; }
 now() { date +%s.%N; }
 
 out=$(mktemp -d)
-warm
-t0=$(now); RAYON_NUM_THREADS=1 "$B" -q sanitize clean "${files[@]}" -o "$out/b1"; t1=$(now)
-ours1=$(echo "$t1 - $t0" | bc -l)
-warm
-t0=$(now); "$B" -q sanitize clean "${files[@]}" -o "$out/bn"; t1=$(now)
-oursn=$(echo "$t1 - $t0" | bc -l)
-
-# mat2 writes NAME.cleaned.EXT beside each file: give it a copy (not timed).
+RUNS=${RUNS:-3}
+# Best of RUNS for each tool (the disk's writeback makes single runs noisy).
+best() { printf '%s\n' "$@" | sort -g | head -1; }
+t1s=(); tns=(); tms=()
 mkdir -p "$out/m"; cp "${files[@]}" "$out/m/"
 mfiles=("$out"/m/*)
-warm; cat "${mfiles[@]}" >/dev/null
-t0=$(now); mat2 "${mfiles[@]}" >"$out/mat2.log" 2>&1 || true; t1=$(now)
-theirs=$(echo "$t1 - $t0" | bc -l)
+cat "${mfiles[@]}" >/dev/null
+for r in $(seq "$RUNS"); do
+  rm -rf "$out/b1" "$out/bn" "$out"/m/*.cleaned.*
+  warm
+  t0=$(now); RAYON_NUM_THREADS=1 "$B" -q sanitize clean "${files[@]}" -o "$out/b1"; t1=$(now)
+  t1s+=("$(echo "$t1 - $t0" | bc -l)")
+  warm
+  t0=$(now); "$B" -q sanitize clean "${files[@]}" -o "$out/bn"; t1=$(now)
+  tns+=("$(echo "$t1 - $t0" | bc -l)")
+  # mat2 writes NAME.cleaned.EXT beside each file: it works on a copy.
+  cat "${mfiles[@]}" >/dev/null; warm
+  t0=$(now); mat2 "${mfiles[@]}" >"$out/mat2.log" 2>&1 || true; t1=$(now)
+  tms+=("$(echo "$t1 - $t0" | bc -l)")
+done
+ours1=$(best "${t1s[@]}"); oursn=$(best "${tns[@]}"); theirs=$(best "${tms[@]}")
+echo "runs (s): baram-1 ${t1s[*]} | baram-$(nproc) ${tns[*]} | mat2 ${tms[*]}"
 failed=$(grep -c -i "error\|not supported\|unable" "$out/mat2.log" || true)
 cleaned=$(ls "$out"/m/*.cleaned.* 2>/dev/null | wc -l)
 

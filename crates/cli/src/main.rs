@@ -49,7 +49,33 @@ pub enum Command {
     Sanitize(sanitize_cmd::SanitizeCmd),
 }
 
+/// Keeps freed large buffers in the process instead of returning them to the
+/// kernel. glibc serves allocations over 128 KiB–32 MiB with fresh mmaps and
+/// unmaps them on free, so every file cleaned costs page faults and kernel
+/// page zeroing for its input and output buffers: that was 70% of the time of
+/// `sanitize clean` over large videos (perf), and this setting makes it about
+/// 3x faster (bench/sanitize_speed.sh). The cost is that memory once used
+/// stays with the process until it exits, which suits a command-line batch.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn keep_freed_memory() {
+    // SAFETY: mallopt only changes allocator parameters. glibc documents it as
+    // MT-unsafe, so it must not race other allocator calls: it runs first in
+    // main, before any thread exists (Rust starts none before main and we
+    // spawn none until after this), and its arguments are plain integers.
+    unsafe {
+        if libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 30) == 0 {
+            // Older glibc caps the threshold at 32 MiB (64-bit).
+            libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
+        }
+        libc::mallopt(libc::M_TRIM_THRESHOLD, i32::MAX);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn keep_freed_memory() {}
+
 fn main() -> ExitCode {
+    keep_freed_memory();
     let cli = Cli::parse();
     output::init_logging(cli.verbose, cli.quiet);
     let ctx = output::Ctx {
