@@ -13,6 +13,17 @@ fn baram() -> Command {
     c
 }
 
+/// `baram --workspace WS ...`
+fn in_ws(ws: &Path) -> Command {
+    let mut c = baram();
+    c.arg("--workspace").arg(ws);
+    c
+}
+
+fn init(ws: &Path) {
+    assert!(in_ws(ws).args(["-q", "init"]).status().unwrap().success());
+}
+
 /// A small deterministic generator (xorshift64*), so failures can be replayed.
 struct Rng(u64);
 impl Rng {
@@ -87,18 +98,8 @@ fn add_1000_files_reports_right_counts() {
     let input = d.path().join("input");
     let broken = make_batch(&input);
     let ws = d.path().join("ws");
-    assert!(
-        baram()
-            .arg("--workspace")
-            .arg(&ws)
-            .args(["-q", "init"])
-            .status()
-            .unwrap()
-            .success()
-    );
-    let out = baram()
-        .arg("--workspace")
-        .arg(&ws)
+    init(&ws);
+    let out = in_ws(&ws)
         .args(["--json", "library", "add"])
         .arg(&input)
         .output()
@@ -145,9 +146,7 @@ fn add_1000_files_reports_right_counts() {
     assert!(!err.contains("panicked"));
 
     // The human summary.
-    let out = baram()
-        .arg("--workspace")
-        .arg(&ws)
+    let out = in_ws(&ws)
         .args(["library", "add"])
         .arg(input.join("a"))
         .output()
@@ -159,20 +158,13 @@ fn add_1000_files_reports_right_counts() {
         "{s}"
     );
 
-    let out = baram()
-        .arg("--workspace")
-        .arg(&ws)
-        .args(["library", "check"])
-        .output()
-        .unwrap();
+    let out = in_ws(&ws).args(["library", "check"]).output().unwrap();
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let out = baram()
-        .arg("--workspace")
-        .arg(&ws)
+    let out = in_ws(&ws)
         .args(["--json", "library", "search", "문서 0042"])
         .output()
         .unwrap();
@@ -191,38 +183,18 @@ fn errors_are_one_line_and_nonzero() {
         vec!["library", "add", "/nonexistent/file"],
     ];
     for args in cases {
-        let out = baram()
-            .arg("--workspace")
-            .arg(&ws)
-            .args(&args)
-            .output()
-            .unwrap();
+        let out = in_ws(&ws).args(&args).output().unwrap();
         assert!(!out.status.success(), "{args:?}");
         let err = String::from_utf8(out.stderr).unwrap();
         assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
         assert!(err.starts_with("baram: "), "{err}");
         assert!(!err.contains("panicked"));
     }
-    assert!(
-        baram()
-            .arg("--workspace")
-            .arg(&ws)
-            .args(["-q", "init"])
-            .status()
-            .unwrap()
-            .success()
-    );
-    let out = baram()
-        .arg("--workspace")
-        .arg(&ws)
-        .args(["library", "show", "99"])
-        .output()
-        .unwrap();
+    init(&ws);
+    let out = in_ws(&ws).args(["library", "show", "99"]).output().unwrap();
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(err.contains("no item with id 99"), "{err}");
-    let out = baram()
-        .arg("--workspace")
-        .arg(&ws)
+    let out = in_ws(&ws)
         .args(["library", "add", "--value", "0", "x"])
         .output()
         .unwrap();
@@ -249,31 +221,13 @@ fn kill_9_during_add_leaves_workspace_consistent() {
         fs::write(input.join(format!("f{i:03}.txt")), text(i, len)).unwrap();
     }
     let ws = d.path().join("ws");
-    assert!(
-        baram()
-            .arg("--workspace")
-            .arg(&ws)
-            .args(["-q", "init"])
-            .status()
-            .unwrap()
-            .success()
-    );
+    init(&ws);
 
     // How long an uninterrupted add takes (into a scratch workspace).
     let scratch = d.path().join("scratch");
-    assert!(
-        baram()
-            .arg("--workspace")
-            .arg(&scratch)
-            .args(["-q", "init"])
-            .status()
-            .unwrap()
-            .success()
-    );
+    init(&scratch);
     let t = Instant::now();
-    let st = baram()
-        .arg("--workspace")
-        .arg(&scratch)
+    let st = in_ws(&scratch)
         .args(["-q", "library", "add"])
         .arg(&input)
         .status()
@@ -292,9 +246,7 @@ fn kill_9_during_add_leaves_workspace_consistent() {
         );
         round += 1;
         // Each round starts from what the previous rounds left behind.
-        let mut child = baram()
-            .arg("--workspace")
-            .arg(&ws)
+        let mut child = in_ws(&ws)
             .args(["-q", "library", "add"])
             .arg(&input)
             .stdout(Stdio::null())
@@ -311,9 +263,7 @@ fn kill_9_during_add_leaves_workspace_consistent() {
         if still_running {
             killed_mid_run += 1;
         }
-        let out = baram()
-            .arg("--workspace")
-            .arg(&ws)
+        let out = in_ws(&ws)
             .args(["--json", "library", "check"])
             .output()
             .unwrap();
@@ -331,21 +281,11 @@ fn kill_9_during_add_leaves_workspace_consistent() {
         // Clear the workspace now and then so kills also land in early files.
         if round % 4 == 0 {
             fs::remove_dir_all(&ws).unwrap();
-            assert!(
-                baram()
-                    .arg("--workspace")
-                    .arg(&ws)
-                    .args(["-q", "init"])
-                    .status()
-                    .unwrap()
-                    .success()
-            );
+            init(&ws);
         }
     }
     // Finish the job: every file exactly once.
-    let out = baram()
-        .arg("--workspace")
-        .arg(&ws)
+    let out = in_ws(&ws)
         .args(["--json", "library", "add"])
         .arg(&input)
         .output()
@@ -356,9 +296,7 @@ fn kill_9_during_add_leaves_workspace_consistent() {
         v["added"].as_u64().unwrap() + v["duplicate"].as_u64().unwrap(),
         n_files as u64
     );
-    let out = baram()
-        .arg("--workspace")
-        .arg(&ws)
+    let out = in_ws(&ws)
         .args(["--json", "library", "check"])
         .output()
         .unwrap();
