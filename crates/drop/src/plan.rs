@@ -62,7 +62,7 @@ pub const CORE: usize = 160;
 /// Branch-and-bound node budget per solve.
 pub const NODE_BUDGET: u64 = 1_500_000;
 /// FAT32 refuses files of 4 GiB and more.
-pub const FAT32_MAX_FILE: u64 = 0xFFFF_FFFF;
+pub const FAT32_MAX_FILE: u64 = crate::fat32::MAX_FILE_SIZE;
 /// At most this many variants in one plan.
 pub const MAX_VARIANTS: u32 = 1000;
 /// Plan format version, in every plan.
@@ -293,7 +293,7 @@ impl Fat32Model {
     /// holds a volume-label entry.
     pub fn new(volume_bytes: u64, label: bool) -> Result<Fat32Model, String> {
         const SECTOR: u64 = 512;
-        const RESERVED: u64 = 32;
+        const RESERVED: u64 = crate::fat32::RESERVED_SECTORS as u64;
         let total = volume_bytes / SECTOR;
         for spc in [64u64, 32, 16, 8, 4, 2, 1] {
             if total <= RESERVED + 2 {
@@ -360,7 +360,7 @@ impl FsModel for Fat32Model {
     fn dir_bytes(&self, child_entry_bytes: u64, root: bool) -> Option<u64> {
         let own = if root { u64::from(self.label) } else { 2 };
         let entries = child_entry_bytes.div_ceil(32) + own;
-        if entries > 65_536 {
+        if entries > crate::fat32::MAX_DIR_SLOTS {
             return None;
         }
         let c = self.figures.cluster_bytes;
