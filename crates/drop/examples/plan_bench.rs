@@ -58,7 +58,8 @@ fn main() {
     );
     if let Some(path) = args.get(3) {
         let fs = &out.plan.capacity.fs;
-        let model = Fat32Model::new(fs.volume_bytes, true).expect("same volume as the plan");
+        let model = Fat32Model::new(fs.volume_bytes, out.plan.partition, out.plan.label)
+            .expect("same volume as the plan");
         let cap = fs.allocatable_bytes - model.dir_bytes(0, true).unwrap_or(0);
         let mut f = std::io::BufWriter::new(std::fs::File::create(path).expect("dump file"));
         writeln!(f, "{cap}").expect("write");

@@ -66,7 +66,7 @@ pub const FAT32_MAX_FILE: u64 = crate::fat32::MAX_FILE_SIZE;
 /// At most this many variants in one plan.
 pub const MAX_VARIANTS: u32 = 1000;
 /// Plan format version, in every plan.
-pub const PLAN_FORMAT: u32 = 1;
+pub const PLAN_FORMAT: u32 = 2;
 
 /// Planner errors: bad inputs, each naming the argument or item and what to do.
 #[derive(Debug, thiserror::Error)]
@@ -114,6 +114,10 @@ pub enum Error {
     Hash { stated: String, actual: String },
     #[error("variant {0} does not exist in this plan")]
     NoVariant(usize),
+    #[error(
+        "root file {0:?} cannot be reserved: give each index file a distinct name that is not a kind folder, under 4 GiB"
+    )]
+    RootFile(String),
     #[error("internal error: {0}; please report it")]
     Internal(String),
 }
@@ -266,80 +270,50 @@ pub trait FsModel {
     }
 }
 
-/// FAT32 as the drop writer lays it out (from the FAT32 specification,
-/// Microsoft fatgen103):
-///
-/// * 512-byte sectors; 32 reserved sectors (boot sector, FSInfo, backup);
-/// * clusters of 32 KiB where that still gives at least 65,525 clusters,
-///   else the largest power of two (down to 512 bytes) that does;
-/// * two FATs of 4 bytes per cluster (plus the 2 reserved entries), each
-///   rounded up to whole sectors: the smallest FAT size that covers the
-///   clusters that remain after it;
-/// * the data area right after the FATs; the root directory is a cluster
-///   chain in it (at least one cluster), holding the volume label entry;
-/// * every name takes 1 short entry + ceil(len/13) long-name entries of 32
-///   bytes (len in UTF-16 units); every subdirectory holds `.` and `..` and is
-///   rounded up to whole clusters (at least one); at most 65,536 entries
-///   per directory.
+/// FAT32 exactly as the drop writer ([`crate::fat32`]) lays it out: the
+/// geometry (cluster size, FAT size, data area aligned to whole clusters of
+/// the disk) comes from [`crate::fat32::geometry`], names cost
+/// [`crate::fat32::entry_slots`] 32-byte slots, directories are rounded up
+/// to whole clusters (at least one), subdirectories hold `.` and `..`, the
+/// root the volume-label entry, and the final check of a plan
+/// ([`FsModel::layout_bytes`]) is [`crate::fat32::usage`] itself. So a plan
+/// cannot disagree with the image built from it.
 #[derive(Debug, Clone)]
 pub struct Fat32Model {
     figures: FsFigures,
+    partition: bool,
     label: bool,
 }
 
 impl Fat32Model {
-    /// The layout of a FAT32 file system of `volume_bytes` (whole sectors are
-    /// used; a tail under 512 bytes is ignored). `label`: whether the root
-    /// holds a volume-label entry.
-    pub fn new(volume_bytes: u64, label: bool) -> Result<Fat32Model, String> {
-        const SECTOR: u64 = 512;
-        const RESERVED: u64 = crate::fat32::RESERVED_SECTORS as u64;
-        let total = volume_bytes / SECTOR;
-        for spc in [64u64, 32, 16, 8, 4, 2, 1] {
-            if total <= RESERVED + 2 {
-                break;
-            }
-            let clusters_for = |fat: u64| (total.saturating_sub(RESERVED + 2 * fat)) / spc;
-            // Smallest FAT size (sectors) whose entries cover the clusters left.
-            let (mut lo, mut hi) = (1u64, total);
-            while lo < hi {
-                let mid = lo + (hi - lo) / 2;
-                if mid * (SECTOR / 4) >= clusters_for(mid) + 2 {
-                    hi = mid;
-                } else {
-                    lo = mid + 1;
-                }
-            }
-            let fat = lo;
-            let clusters = clusters_for(fat);
-            if clusters < 65_525 {
-                continue;
-            }
-            if clusters > 0x0FFF_FFF5 {
-                return Err(format!(
-                    "{volume_bytes} bytes is more than FAT32 can address with 32 KiB clusters"
-                ));
-            }
-            let cluster_bytes = spc * SECTOR;
-            let allocatable = clusters * cluster_bytes;
-            return Ok(Fat32Model {
-                figures: FsFigures {
-                    model: "fat32".to_string(),
-                    volume_bytes: total * SECTOR,
-                    sector_bytes: SECTOR,
-                    cluster_bytes,
-                    clusters,
-                    reserved_sectors: RESERVED,
-                    fat_sectors: fat,
-                    fixed_overhead_bytes: total * SECTOR - allocatable,
-                    allocatable_bytes: allocatable,
-                },
-                label,
-            });
-        }
-        Err(format!(
-            "{volume_bytes} bytes is too small for FAT32 (it needs at least 65,525 clusters, about 34 MB)"
-        ))
+    /// The layout of a FAT32 image of `image_bytes` (rounded down to whole
+    /// sectors): with an MBR and the partition at 1 MiB when `partition`,
+    /// else a bare volume. `label`: whether the root holds a volume label.
+    pub fn new(image_bytes: u64, partition: bool, label: bool) -> Result<Fat32Model, String> {
+        use crate::fat32;
+        let size = image_bytes / fat32::SECTOR * fat32::SECTOR;
+        let g = fat32::geometry(size, partition).map_err(|e| e.to_string())?;
+        let allocatable = g.data_capacity();
+        Ok(Fat32Model {
+            figures: FsFigures {
+                model: "fat32".to_string(),
+                volume_bytes: size,
+                sector_bytes: fat32::SECTOR,
+                cluster_bytes: u64::from(g.cluster_size()),
+                clusters: u64::from(g.cluster_count),
+                reserved_sectors: u64::from(fat32::RESERVED_SECTORS),
+                fat_sectors: u64::from(g.fat_sectors),
+                fixed_overhead_bytes: size - allocatable,
+                allocatable_bytes: allocatable,
+            },
+            partition,
+            label,
+        })
+    }
+
+    /// Whether the image has an MBR and a partition at 1 MiB.
+    pub fn partition(&self) -> bool {
+        self.partition
     }
 }
 
@@ -351,20 +325,46 @@ impl FsModel for Fat32Model {
         FAT32_MAX_FILE
     }
     fn file_data_bytes(&self, size: u64) -> u64 {
-        size.div_ceil(self.figures.cluster_bytes) * self.figures.cluster_bytes
+        crate::fat32::file_bytes(size, self.figures.cluster_bytes as u32)
     }
     fn entry_bytes(&self, name: &str) -> u64 {
-        let units = name.encode_utf16().count() as u64;
-        32 * (1 + units.div_ceil(13))
+        32 * u64::from(crate::fat32::names::slots(name))
     }
     fn dir_bytes(&self, child_entry_bytes: u64, root: bool) -> Option<u64> {
         let own = if root { u64::from(self.label) } else { 2 };
-        let entries = child_entry_bytes.div_ceil(32) + own;
-        if entries > crate::fat32::MAX_DIR_SLOTS {
+        let slots = child_entry_bytes.div_ceil(32) + own;
+        if slots > crate::fat32::MAX_DIR_SLOTS {
             return None;
         }
-        let c = self.figures.cluster_bytes;
-        Some((entries * 32).div_ceil(c).max(1) * c)
+        Some(crate::fat32::dir_bytes(
+            slots,
+            self.figures.cluster_bytes as u32,
+        ))
+    }
+    /// The writer's own count: a volume of these files (no bytes read).
+    fn layout_bytes(&self, files: &[(Vec<String>, u64)]) -> Result<u64, String> {
+        let vol = Volume {
+            label: if self.label {
+                "L".into()
+            } else {
+                String::new()
+            },
+            timestamp: Timestamp::default(),
+            serial: 0,
+            entries: files
+                .iter()
+                .map(|(path, size)| Entry {
+                    path: path.clone(),
+                    kind: EntryKind::File {
+                        size: *size,
+                        source: Source::Path(std::path::PathBuf::new()),
+                    },
+                })
+                .collect(),
+        };
+        crate::fat32::usage(&vol, self.figures.cluster_bytes as u32)
+            .map(|u| u.bytes())
+            .map_err(|e| e.to_string())
     }
 }
 
@@ -391,6 +391,26 @@ pub struct Candidate {
     /// caller, e.g. from the title and the converted format's extension.
     /// Its length counts in the directory cost, so it is known before planning.
     pub name: String,
+    /// Carried into the plan unchanged: what the build and the index need.
+    #[serde(default)]
+    pub meta: ItemMeta,
+}
+
+/// Facts about an item that the planner does not use but the plan records,
+/// so that the plan alone determines the image (the bytes to write are
+/// named by hash; the index lists titles).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ItemMeta {
+    /// BLAKE3 (hex) of the exact bytes that go on the volume (the library
+    /// blob, or its converted copy).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub hash: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub title: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub lang: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<u64>,
 }
 
 impl Candidate {
@@ -405,6 +425,7 @@ impl Candidate {
             tags: Vec::new(),
             kind,
             name: format!("{id}.bin"),
+            meta: ItemMeta::default(),
         }
     }
 }
@@ -444,6 +465,22 @@ pub struct Request {
     pub oversize: Oversize,
     /// Whether the volume gets a label (an entry in the root directory).
     pub label: bool,
+    /// FAT32 images: an MBR with the partition at 1 MiB (default) or a bare
+    /// volume. The image is the whole medium minus the margin either way.
+    pub partition: bool,
+    /// Files the caller puts in the root besides the items (index.html and
+    /// its data): name and the most bytes each can take. Their space is
+    /// reserved on every variant.
+    pub root_files: Vec<RootFile>,
+}
+
+/// A file in the volume's root that is not a library item (the offline
+/// index and its data). `max_size` bounds the real size: the build refuses
+/// a root file larger than what the plan reserved.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RootFile {
+    pub name: String,
+    pub max_size: u64,
 }
 
 impl Default for Request {
@@ -460,6 +497,8 @@ impl Default for Request {
             timestamp: Timestamp::default(),
             oversize: Oversize::Refuse,
             label: true,
+            partition: true,
+            root_files: Vec::new(),
         }
     }
 }
@@ -489,6 +528,12 @@ pub struct PlannedFile {
     pub series: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub episode: Option<u32>,
+    #[serde(with = "kind_serde")]
+    pub kind: Kind,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    #[serde(default)]
+    pub meta: ItemMeta,
 }
 
 /// One variant: a full volume.
@@ -530,6 +575,12 @@ pub struct Plan {
     pub capacity: Capacity,
     pub timestamp: Timestamp,
     pub label: bool,
+    /// FAT32: MBR and partition (true) or a bare volume.
+    #[serde(default = "yes")]
+    pub partition: bool,
+    /// Root files reserved besides the items, sorted by name.
+    #[serde(default)]
+    pub root_files: Vec<RootFile>,
     pub variants: Vec<Variant>,
     /// BLAKE3 (hex) of the compact JSON of the plan without this field.
     #[serde(default, skip_serializing_if = "String::is_empty")]
@@ -704,6 +755,15 @@ pub struct Outcome {
 
 const FOLDERS: usize = Kind::ALL.len();
 
+/// The folder of a kind on the volume.
+pub fn kind_folder(k: Kind) -> &'static str {
+    k.as_str()
+}
+
+fn yes() -> bool {
+    true
+}
+
 fn folder_of(k: Kind) -> usize {
     Kind::ALL.iter().position(|x| *x == k).unwrap_or(0)
 }
@@ -732,8 +792,12 @@ struct Ctx<'a> {
     allocatable: u64,
     /// Entry bytes of each kind folder's name in the root.
     folder_entry: [u64; FOLDERS],
-    /// Capacity for the linear relaxation: allocatable minus the smallest root.
+    /// Capacity for the linear relaxation: allocatable minus what an empty
+    /// layout (root, root files) takes.
     wlin: u64,
+    /// Data bytes and root-entry bytes of the reserved root files.
+    fixed_data: u64,
+    fixed_root_entries: u64,
 }
 
 impl Ctx<'_> {
@@ -747,8 +811,8 @@ impl Ctx<'_> {
 
     /// Exact bytes used; `None` if a directory overflows.
     fn total(&self, u: &Usage) -> Option<u64> {
-        let mut t = u.data;
-        let mut root = 0;
+        let mut t = u.data + self.fixed_data;
+        let mut root = self.fixed_root_entries;
         for f in 0..FOLDERS {
             if u.files[f] > 0 {
                 t += self.model.dir_bytes(u.entries[f], false)?;
@@ -1065,9 +1129,9 @@ pub fn margin_basis_points(percent: f64) -> Result<u32, Error> {
 
 /// Plans with the FAT32 model.
 pub fn plan(req: &Request) -> Result<Outcome, Error> {
-    let label = req.label;
+    let (label, partition) = (req.label, req.partition);
     plan_with(req, &|volume| {
-        Fat32Model::new(volume, label).map(|m| Box::new(m) as Box<dyn FsModel>)
+        Fat32Model::new(volume, partition, label).map(|m| Box::new(m) as Box<dyn FsModel>)
     })
 }
 
@@ -1171,15 +1235,46 @@ pub fn plan_with(
     // Groups.
     let mut folder_entry = [0u64; FOLDERS];
     for (f, k) in Kind::ALL.iter().enumerate() {
-        folder_entry[f] = model.entry_bytes(k.as_str());
+        folder_entry[f] = model.entry_bytes(kind_folder(*k));
     }
-    let root_min = model.dir_bytes(0, true).unwrap_or(0);
-    let ctx = Ctx {
+    let mut root_files = req.root_files.clone();
+    root_files.sort_by(|a, b| a.name.cmp(&b.name));
+    for (i, r) in root_files.iter().enumerate() {
+        let taken = Kind::ALL
+            .iter()
+            .any(|k| kind_folder(*k).eq_ignore_ascii_case(&r.name))
+            || root_files[..i]
+                .iter()
+                .any(|o| o.name.eq_ignore_ascii_case(&r.name));
+        if taken || r.name.is_empty() || r.name.contains('/') {
+            return Err(Error::RootFile(r.name.clone()));
+        }
+        if r.max_size > max_file {
+            return Err(Error::RootFile(r.name.clone()));
+        }
+    }
+    let mut ctx = Ctx {
         model,
         allocatable: figures.allocatable_bytes,
         folder_entry,
-        wlin: figures.allocatable_bytes.saturating_sub(root_min),
+        wlin: 0,
+        fixed_data: root_files
+            .iter()
+            .map(|r| model.file_data_bytes(r.max_size))
+            .sum(),
+        fixed_root_entries: root_files.iter().map(|r| model.entry_bytes(&r.name)).sum(),
     };
+    let empty_total = ctx.total(&ctx.empty()).unwrap_or(u64::MAX);
+    if empty_total > figures.allocatable_bytes {
+        return Err(Error::Medium {
+            medium: medium.to_string(),
+            why: format!(
+                "the index files alone need {empty_total} bytes, more than the {} the file system offers",
+                figures.allocatable_bytes
+            ),
+        });
+    }
+    ctx.wlin = figures.allocatable_bytes - empty_total;
     let tiebreak = |key: &str| {
         let mut h = blake3::Hasher::new();
         h.update(&req.seed.to_le_bytes());
@@ -1316,16 +1411,31 @@ pub fn plan_with(
                     id: c.id,
                     size: c.size,
                     value: c.value,
-                    path: vec![c.kind.as_str().to_string(), c.name.clone()],
+                    path: vec![kind_folder(c.kind).to_string(), c.name.clone()],
                     series: c.series.clone(),
                     episode: c.series.as_ref().and(c.episode),
+                    kind: c.kind,
+                    tags: {
+                        let mut t = c.tags.clone();
+                        t.sort();
+                        t.dedup();
+                        t
+                    },
+                    meta: c.meta.clone(),
                 }
             })
             .collect();
         files.sort_by(|a, b| a.path.cmp(&b.path).then(a.id.cmp(&b.id)));
         // Final check, exact and from scratch.
-        let layout: Vec<(Vec<String>, u64)> =
-            files.iter().map(|f| (f.path.clone(), f.size)).collect();
+        let layout: Vec<(Vec<String>, u64)> = files
+            .iter()
+            .map(|f| (f.path.clone(), f.size))
+            .chain(
+                root_files
+                    .iter()
+                    .map(|r| (vec![r.name.clone()], r.max_size)),
+            )
+            .collect();
         let used = model.layout_bytes(&layout).map_err(Error::Internal)?;
         if used > figures.allocatable_bytes {
             return Err(Error::Internal(format!(
@@ -1448,6 +1558,8 @@ pub fn plan_with(
         },
         timestamp: req.timestamp,
         label: req.label,
+        partition: req.partition,
+        root_files,
         variants,
         hash: String::new(),
     };
@@ -1496,26 +1608,33 @@ mod tests {
     #[test]
     fn fat32_cluster_choice() {
         // 8 GB minus 3 %: 32 KiB clusters.
-        let m = Fat32Model::new(7_760_000_000, true).unwrap();
+        let m = Fat32Model::new(7_760_000_000, false, true).unwrap();
         assert_eq!(m.figures().cluster_bytes, 32768);
         assert!(m.figures().clusters >= 65_525);
         // 40 MB: only 512-byte clusters give 65,525.
-        let m = Fat32Model::new(40_000_000, true).unwrap();
+        let m = Fat32Model::new(40_000_000, false, true).unwrap();
         assert_eq!(m.figures().cluster_bytes, 512);
-        assert!(Fat32Model::new(30_000_000, true).is_err());
+        assert!(Fat32Model::new(30_000_000, false, true).is_err());
         // FAT covers every cluster, and one sector less would not.
         for v in [40_000_000u64, 300_000_000, 7_760_000_000, 31_040_000_000] {
-            let f = Fat32Model::new(v, true).unwrap().figures();
+            let f = Fat32Model::new(v, false, true).unwrap().figures();
             assert!(f.fat_sectors * 128 >= f.clusters + 2);
             let spc = f.cluster_bytes / 512;
-            let more = (v / 512 - 32 - 2 * (f.fat_sectors - 1)) / spc;
-            assert!((f.fat_sectors - 1) * 128 < more + 2, "{v}");
+            // The data area starts on a whole cluster of the disk, and the
+            // FAT is at most what that alignment adds to the smallest FAT.
+            assert_eq!((32 + 2 * f.fat_sectors) % spc, 0, "{v}");
+            let mut min = f.fat_sectors;
+            while min > 1 && (min - 1) * 128 >= (v / 512 - 32 - 2 * (min - 1)) / spc + 2 {
+                min -= 1;
+            }
+            assert!(f.fat_sectors - min < spc.max(2), "{v}");
+            assert_eq!(f.clusters, (v / 512 - 32 - 2 * f.fat_sectors) / spc);
         }
     }
 
     #[test]
     fn entry_and_dir_costs() {
-        let m = Fat32Model::new(7_760_000_000, true).unwrap();
+        let m = Fat32Model::new(7_760_000_000, false, true).unwrap();
         assert_eq!(m.entry_bytes("a.bin"), 64);
         assert_eq!(m.entry_bytes("abcdefghijklm"), 64);
         assert_eq!(m.entry_bytes("abcdefghijklmn"), 96);
