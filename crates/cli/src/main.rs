@@ -2,6 +2,7 @@
 //! calls the library crates, and prints. No capability logic lives here.
 
 mod demo;
+mod drop_cmd;
 mod library_cmd;
 mod output;
 mod sanitize_cmd;
@@ -47,6 +48,9 @@ pub enum Command {
     /// Find and remove identifying metadata and watermarks.
     #[command(subcommand)]
     Sanitize(sanitize_cmd::SanitizeCmd),
+    /// Drops: plan, build and write media for recipients' devices.
+    #[command(subcommand)]
+    Drop(drop_cmd::DropCmd),
 }
 
 /// Keeps freed large buffers in the process instead of returning them to the
@@ -87,6 +91,7 @@ fn main() -> ExitCode {
         Command::Demo(a) => demo::run(a, &ctx),
         Command::Library(c) => library_cmd::run(c, &cli.workspace, &ctx),
         Command::Sanitize(c) => sanitize_cmd::run(c, &ctx),
+        Command::Drop(c) => drop_cmd::run(c, &cli.workspace, &ctx),
     };
     match result {
         Ok(code) => code,

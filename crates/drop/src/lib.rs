@@ -6,6 +6,7 @@
 //! no copy can be traced to a batch.
 
 pub mod fat32;
+pub mod job;
 pub mod plan;
 pub mod tree;
 pub mod write;
