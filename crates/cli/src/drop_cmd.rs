@@ -81,6 +81,9 @@ pub struct BuildArgs {
     /// Which variant of the plan (0-based).
     #[arg(long, default_value_t = 0)]
     variant: usize,
+    /// Threads (1: the kernel copies file data; 2: one reads ahead).
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
 }
 
 #[derive(Args, Debug)]
@@ -232,7 +235,7 @@ fn build(a: &BuildArgs, ws: &Path, ctx: &Ctx) -> Result<ExitCode> {
         ProgressStyle::with_template("{spinner} {msg} {elapsed_precise}").expect("valid template"),
     );
     pb.enable_steady_tick(std::time::Duration::from_millis(200));
-    let rep = job::build(&plan, a.variant, &lib, format, &a.output);
+    let rep = job::build(&plan, a.variant, &lib, format, &a.output, a.threads);
     pb.finish_and_clear();
     let rep = rep?;
     ctx.say(format!(

@@ -151,18 +151,19 @@ fn prepare(lib: &Library, item: &Item) -> Result<Prepared, String> {
 }
 
 /// On-volume names: a number fixed by the item's rank among all items of
-/// its kind (series, episode, title, id), so that numbers do not depend on
+/// its kind (series, episode, title, content hash), so that numbers do not depend on
 /// what the planner picks and players that show only short names sort them.
 fn names(ready: &[(Item, Prepared)]) -> Vec<String> {
     let mut order: Vec<usize> = (0..ready.len()).collect();
     order.sort_by(|&a, &b| {
         let (x, y) = (&ready[a].0, &ready[b].0);
-        (x.kind.as_str(), &x.series, x.episode, &x.title, x.id).cmp(&(
+        // Content, not ids: the order items were added in must not matter.
+        (x.kind.as_str(), &x.series, x.episode, &x.title, &x.hash).cmp(&(
             y.kind.as_str(),
             &y.series,
             y.episode,
             &y.title,
-            y.id,
+            &y.hash,
         ))
     });
     let mut out = vec![String::new(); ready.len()];
@@ -335,7 +336,8 @@ pub struct BuildReport {
     pub plan_hash: String,
 }
 
-/// Builds variant `k` of `plan` at `out`. The output is written to a
+/// Builds variant `k` of `plan` at `out`. `threads` (1 or more) changes
+/// how fast, never what is written. The output is written to a
 /// temporary sibling and renamed when complete, so an interrupted build
 /// leaves no half image under the final name.
 pub fn build(
@@ -344,6 +346,7 @@ pub fn build(
     lib: &Library,
     format: Format,
     out: &Path,
+    threads: usize,
 ) -> Result<BuildReport, Error> {
     let vol = volume(plan, k, lib)?;
     let files = vol.entries.len();
@@ -351,7 +354,7 @@ pub fn build(
         Format::Fat32 => {
             let opts = crate::fat32::Fat32Options {
                 partition: plan.partition,
-                ..Default::default()
+                threads: threads.max(1),
             };
             let size = plan.capacity.fs.volume_bytes;
             let l = crate::fat32::layout(&vol, size, &opts)?;

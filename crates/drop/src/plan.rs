@@ -616,12 +616,32 @@ impl Plan {
         blake3::hash(&bytes).to_hex().to_string()
     }
 
-    /// Volume serial number of variant `k`, derived from the plan hash alone.
+    /// Volume serial number of variant `k`, derived from what the volume
+    /// holds (paths, sizes and content hashes of its files, the reserved
+    /// root files, the timestamp), not from item ids: the same content makes
+    /// the same serial whatever order it was added to the library in.
     pub fn volume_serial(&self, k: usize) -> u32 {
         let mut h = blake3::Hasher::new();
-        h.update(b"baram drop volume serial\0");
-        h.update(self.hash.as_bytes());
-        h.update(&(k as u64).to_le_bytes());
+        h.update(b"baram drop volume serial 2\0");
+        let mut put = |b: &[u8]| {
+            h.update(&(b.len() as u64).to_le_bytes());
+            h.update(b);
+        };
+        put(&serde_json::to_vec(&self.timestamp).unwrap_or_default());
+        put(&(k as u64).to_le_bytes());
+        if let Some(v) = self.variants.get(k) {
+            for f in &v.files {
+                for c in &f.path {
+                    put(c.as_bytes());
+                }
+                put(&f.size.to_le_bytes());
+                put(f.meta.hash.as_bytes());
+            }
+        }
+        for r in &self.root_files {
+            put(r.name.as_bytes());
+            put(&r.max_size.to_le_bytes());
+        }
         let b = h.finalize();
         let b = b.as_bytes();
         u32::from_le_bytes([b[0], b[1], b[2], b[3]])
@@ -1320,7 +1340,11 @@ pub fn plan_with(
     };
     let mut groups: Vec<Group> = Vec::new();
     for i in singles {
-        groups.push(make_group(format!("i:{:020}", eligible[i].id), vec![i]));
+        // Keyed by where the item lands and what it holds, not by its id, so
+        // that ties break the same way whatever order items were added in.
+        let c = eligible[i];
+        let key = format!("i:{}/{}:{}", kind_folder(c.kind), c.name, c.meta.hash);
+        groups.push(make_group(key, vec![i]));
     }
     for (s, mut m) in by_series {
         if let Some(bad) = refused_members.get(s) {
