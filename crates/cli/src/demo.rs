@@ -28,6 +28,7 @@ struct DemoReport {
     rejected: usize,
     findings_removed: usize,
     stored_copies_clean: bool,
+    drop_ok: bool,
 }
 
 pub fn run(a: &DemoArgs, ctx: &Ctx) -> Result<ExitCode> {
@@ -64,6 +65,7 @@ pub fn run(a: &DemoArgs, ctx: &Ctx) -> Result<ExitCode> {
         rejected: 0,
         findings_removed: 0,
         stored_copies_clean: true,
+        drop_ok: false,
     };
     for s in &samples {
         let path = input.join(s.name);
@@ -134,6 +136,12 @@ pub fn run(a: &DemoArgs, ctx: &Ctx) -> Result<ExitCode> {
             "INCONSISTENT"
         }
     ));
+    drop(lib);
+
+    ctx.say("== 4. A drop for Notel players: plan, build, write two copies, verify");
+    let drop_rep = demo_drop(dir, &ws, ctx)?;
+    rep.drop_ok = drop_rep;
+
     ctx.say(format!(
         "\nDemo done: {} added, {} duplicate, {} refused; {} identifying items removed.\nWorkspace: {}\nTry: baram --workspace {} library list",
         rep.added,
@@ -144,11 +152,54 @@ pub fn run(a: &DemoArgs, ctx: &Ctx) -> Result<ExitCode> {
         shown(&ws)
     ));
     ctx.json(&rep);
-    Ok(if rep.stored_copies_clean && check.is_clean() {
+    Ok(if rep.stored_copies_clean && check.is_clean() && rep.drop_ok {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// Plans a drop over the sample library (a small medium, to stay quick),
+/// builds the FAT32 image and the same volume as a folder, writes the image
+/// to two image files and verifies them. Returns whether every copy is ok.
+fn demo_drop(dir: &Path, ws: &Path, ctx: &Ctx) -> Result<bool> {
+    use baram_drop::job::{self, Format, PlanSpec};
+    let lib = Library::open(ws)?;
+    let spec = PlanSpec {
+        medium: "64000000".into(),
+        profile: "notel".into(),
+        ..PlanSpec::default()
+    };
+    let (out, skipped) = job::make_plan(&lib, &spec)?;
+    for s in &skipped {
+        ctx.say(format!("   skipped #{} {}: {}", s.id, s.file_name, s.reason));
+    }
+    let plan = &out.plan;
+    let plan_path = dir.join("plan.json");
+    fs::write(&plan_path, plan.to_json())?;
+    let v = &plan.variants[0];
+    ctx.say(format!(
+        "   plan {}: {} files, value {} (optimal: {}), {} of {} bytes used (64 MB medium, 3% margin)",
+        shown(&plan_path),
+        v.files_count,
+        v.value,
+        v.proven_optimal,
+        v.used_bytes,
+        plan.capacity.fs.allocatable_bytes
+    ));
+    let image = dir.join("drop.img");
+    job::build(plan, 0, &lib, Format::Fat32, &image, 1)?;
+    let folder = dir.join("drop-folder");
+    job::build(plan, 0, &lib, Format::Dir, &folder, 1)?;
+    ctx.say(format!("   image  {}", shown(&image)));
+    ctx.say(format!("   folder {} (the same files, for a laptop)", shown(&folder)));
+    let targets = [dir.join("copy-1.img"), dir.join("copy-2.img")];
+    let pre = baram_drop::write::preflight(&image, &targets)?;
+    let report = pre.run(&Default::default(), &|_| {})?;
+    for t in &report.targets {
+        ctx.say(format!("   wrote and verified {}: {:?}", t.target, t.verdict));
+    }
+    Ok(report.all_ok())
 }
 
 fn shown(p: &Path) -> String {

@@ -1,0 +1,1 @@
+//! Areas, borders and airports of the Korea region (being written).

@@ -1,0 +1,1 @@
+//! Wind cubes: import, synthesis, memory-mapped reading, interpolation (being written).
