@@ -7,5 +7,6 @@
 
 pub mod fat32;
 pub mod plan;
+pub mod site;
 pub mod tree;
 pub mod write;

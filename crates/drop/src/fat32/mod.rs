@@ -44,7 +44,7 @@
 //! for every child. [`min_image_size`] gives the smallest image that holds a
 //! volume.
 
-mod names;
+pub(crate) mod names;
 mod writer;
 
 use std::collections::HashMap;
