@@ -1,7 +1,8 @@
 /* The catalogue page. ES5 only (Chrome 49, Firefox 52, and as far as
    possible older engines): no block-scoped declarations, arrow functions,
    template strings or promises. The data comes from data.js, loaded
-   before this file as a classic script (file:// allows no requests). */
+   before this file as a classic script: pages opened from a card may make
+   no requests. */
 (function () {
   'use strict';
 

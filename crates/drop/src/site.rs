@@ -30,7 +30,6 @@
 //! Nothing here names the builder: no tool name or version, user, host,
 //! path or date; the output depends only on the inputs (sorted).
 
-use crate::fat32::names;
 use crate::tree::{Entry, EntryKind, Source};
 use baram_library::Kind;
 use serde::Serialize;
@@ -519,6 +518,7 @@ pub fn site_bytes_upper_bound(items: &[SiteItem], opts: &SiteOptions) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fat32::names;
     use proptest::prelude::*;
     use std::collections::HashSet;
 
