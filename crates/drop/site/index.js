@@ -60,6 +60,11 @@
     return out;
   }
 
+  /* Does the title already say "3화" (not as part of "13화")? */
+  function saysEpisode(title, n) {
+    return new RegExp('(^|[^0-9])' + n + '\\s*화').test(title);
+  }
+
   function sizeText(n) {
     if (n >= 1073741824) { return (n / 1073741824).toFixed(1) + ' GB'; }
     if (n >= 1048576) { return Math.round(n / 1048576) + ' MB'; }
@@ -148,27 +153,30 @@
   function renderItem(it, ul) {
     var li = make('li', 'item');
     var row = { item: it, box: li, media: null, err: null };
-    li.appendChild(make('div', 'title', it.title));
-    var meta = [];
-    if (it.series) { meta.push(it.series + (it.episode ? ' ' + it.episode + '화' : '')); }
-    else if (it.episode) { meta.push(it.episode + '화'); }
-    if (it.duration) { meta.push(timeText(it.duration)); }
-    meta.push(sizeText(it.size || 0));
-    if (it.lang && it.lang !== 'ko') { meta.push(it.lang); }
-    li.appendChild(make('div', 'meta', meta.join(' · ')));
-    if (it.desc) { li.appendChild(make('div', 'desc', it.desc)); }
-    if (it.tags && it.tags.length) { li.appendChild(make('div', 'tags', '# ' + it.tags.join('  # '))); }
     var acts = make('div', 'acts');
     var a = make('a', null, '파일 열기');
     a.href = href(it.path);
-    acts.appendChild(a);
     if (it.kind === 'video' || it.kind === 'audio') {
       var b = make('button', null, '재생');
       b.type = 'button';
       on(b, 'click', (function (r, btn) { return function () { play(r, btn); }; })(row, b));
       acts.appendChild(b);
     }
+    acts.appendChild(a);
     li.appendChild(acts);
+    /* An episode shows its number in the title line; the series only when
+       the title does not already name it. */
+    var title = it.title || it.series || '';
+    if (it.episode && !saysEpisode(title, it.episode)) { title += ' ' + it.episode + '화'; }
+    li.appendChild(make('div', 'title', title));
+    var meta = [];
+    if (it.series && norm(title).indexOf(norm(it.series)) < 0) { meta.push(it.series); }
+    if (it.duration) { meta.push(timeText(it.duration)); }
+    meta.push(sizeText(it.size || 0));
+    if (it.lang && it.lang !== 'ko') { meta.push(it.lang); }
+    li.appendChild(make('div', 'meta', meta.join(' · ')));
+    if (it.desc) { li.appendChild(make('div', 'desc', it.desc)); }
+    if (it.tags && it.tags.length) { li.appendChild(make('div', 'tags', '# ' + it.tags.join('  # '))); }
     row.hay = norm(it.title) + '\n' + norm(it.series) + '\n' + norm((it.tags || []).join('\n'));
     ul.appendChild(li);
     return row;

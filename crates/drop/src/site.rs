@@ -47,7 +47,13 @@ const MAX_EXT: usize = 8;
 /// The files [`site_entries`] puts at the volume root, in code point order.
 /// Always exactly these, so a planner can reserve their directory entries
 /// and one partial cluster each.
-pub const SITE_FILES: [&str; 5] = ["data.js", "guide.html", "index.html", "index.js", "style.css"];
+pub const SITE_FILES: [&str; 5] = [
+    "data.js",
+    "guide.html",
+    "index.html",
+    "index.js",
+    "style.css",
+];
 
 const INDEX_HTML: &str = include_str!("../site/index.html");
 const GUIDE_HTML: &str = include_str!("../site/guide.html");
@@ -178,9 +184,8 @@ fn one_name(it: &NameInput, number: usize, width: usize) -> String {
         (Some(_), Some(n)) if !says_episode(&title, n) => format!(" {n}화"),
         _ => String::new(),
     };
-    let fixed = prefix.encode_utf16().count()
-        + suffix.encode_utf16().count()
-        + ext.encode_utf16().count();
+    let fixed =
+        prefix.encode_utf16().count() + suffix.encode_utf16().count() + ext.encode_utf16().count();
     let budget = MAX_NAME_UNITS.saturating_sub(fixed);
     let mut cut = String::new();
     let mut used = 0;
@@ -210,7 +215,11 @@ fn says_episode(title: &str, n: u32) -> bool {
     let mut from = 0;
     while let Some(p) = t[from..].find(&pat) {
         let at = from + p;
-        if !t[..at].chars().next_back().is_some_and(|c| c.is_ascii_digit()) {
+        if !t[..at]
+            .chars()
+            .next_back()
+            .is_some_and(|c| c.is_ascii_digit())
+        {
             return true;
         }
         from = at + pat.len();
@@ -255,9 +264,7 @@ fn clean_name_part(s: &str) -> String {
             }
         })
         .collect();
-    clean_text(&mapped)
-        .trim_end_matches([' ', '.'])
-        .to_string()
+    clean_text(&mapped).trim_end_matches([' ', '.']).to_string()
 }
 
 /// Zero-width and direction-changing characters: invisible in a listing,
@@ -283,27 +290,25 @@ fn compose_hangul(s: &str) -> String {
     let mut out: Vec<char> = Vec::with_capacity(s.len());
     for c in s.chars() {
         let u = c as u32;
-        if let Some(&last) = out.last() {
+        let joined = out.last().and_then(|&last| {
             let l = last as u32;
-            if (L_BASE..L_BASE + L_COUNT).contains(&l) && (V_BASE..V_BASE + V_COUNT).contains(&u)
-            {
-                let syl = S_BASE + ((l - L_BASE) * V_COUNT + (u - V_BASE)) * T_COUNT;
-                if let (Some(ch), Some(x)) = (char::from_u32(syl), out.last_mut()) {
-                    *x = ch;
-                    continue;
-                }
-            }
-            if (S_BASE..S_BASE + S_COUNT).contains(&l)
+            if (L_BASE..L_BASE + L_COUNT).contains(&l) && (V_BASE..V_BASE + V_COUNT).contains(&u) {
+                // Leading consonant + vowel.
+                char::from_u32(S_BASE + ((l - L_BASE) * V_COUNT + (u - V_BASE)) * T_COUNT)
+            } else if (S_BASE..S_BASE + S_COUNT).contains(&l)
                 && (l - S_BASE).is_multiple_of(T_COUNT)
                 && (T_BASE + 1..T_BASE + T_COUNT).contains(&u)
             {
-                if let (Some(ch), Some(x)) = (char::from_u32(l + (u - T_BASE)), out.last_mut()) {
-                    *x = ch;
-                    continue;
-                }
+                // Syllable without a final consonant + final consonant.
+                char::from_u32(l + (u - T_BASE))
+            } else {
+                None
             }
+        });
+        match (joined, out.last_mut()) {
+            (Some(ch), Some(x)) => *x = ch,
+            _ => out.push(c),
         }
-        out.push(c);
     }
     out.into_iter().collect()
 }
@@ -380,7 +385,11 @@ fn record_json(it: &SiteItem) -> String {
         kind: folder_for(it.kind),
         path: &it.path,
         size: it.size,
-        series: it.series.as_deref().map(clean_text).filter(|s| !s.is_empty()),
+        series: it
+            .series
+            .as_deref()
+            .map(clean_text)
+            .filter(|s| !s.is_empty()),
         episode: it.episode,
         tags,
         lang: &it.lang,
@@ -536,11 +545,29 @@ mod tests {
     #[test]
     fn names_are_numbered_by_rank_within_kind() {
         let items = [
-            ni(7, Kind::Video, "사랑의 불시착", Some("사랑의 불시착"), Some(2)),
-            ni(3, Kind::Video, "사랑의 불시착", Some("사랑의 불시착"), Some(1)),
+            ni(
+                7,
+                Kind::Video,
+                "사랑의 불시착",
+                Some("사랑의 불시착"),
+                Some(2),
+            ),
+            ni(
+                3,
+                Kind::Video,
+                "사랑의 불시착",
+                Some("사랑의 불시착"),
+                Some(1),
+            ),
             ni(9, Kind::Video, "가을 동화", None, None),
             ni(1, Kind::Audio, "아리랑", None, None),
-            ni(2, Kind::Video, "사랑의 불시착 10화", Some("사랑의 불시착"), Some(10)),
+            ni(
+                2,
+                Kind::Video,
+                "사랑의 불시착 10화",
+                Some("사랑의 불시착"),
+                Some(10),
+            ),
         ];
         assert_eq!(
             file_names(&items),
@@ -566,7 +593,13 @@ mod tests {
 
     #[test]
     fn names_are_cleaned() {
-        let mut x = ni(1, Kind::Text, " a:b*c?\"d<e>f|g;h\\i/j\u{202E}k\t\u{1F600}. . ", None, None);
+        let mut x = ni(
+            1,
+            Kind::Text,
+            " a:b*c?\"d<e>f|g;h\\i/j\u{202E}k\t\u{1F600}. . ",
+            None,
+            None,
+        );
         x.extension = ".T X/T!".to_string();
         assert_eq!(file_names(&[x.clone()]), ["01 a b c d e f g h i jk _.txt"]);
         x.extension = String::new();
@@ -638,15 +671,17 @@ mod tests {
         .prop_map(|v| {
             v.into_iter()
                 .enumerate()
-                .map(|(i, (_, kind, title, series, episode, extension))| NameInput {
-                    // Unique ids, as the planner requires.
-                    id: (i as i64 * 37) % 1000,
-                    kind,
-                    title,
-                    series,
-                    episode,
-                    extension,
-                })
+                .map(
+                    |(i, (_, kind, title, series, episode, extension))| NameInput {
+                        // Unique ids, as the planner requires.
+                        id: (i as i64 * 37) % 1000,
+                        kind,
+                        title,
+                        series,
+                        episode,
+                        extension,
+                    },
+                )
                 .collect()
         })
     }

@@ -67,9 +67,25 @@ fn nothing_external() {
     for (name, body) in &f {
         let s = String::from_utf8_lossy(body).to_lowercase();
         for bad in [
-            "://", "http:", "https:", "ws:", "wss:", "ftp:", "//cdn", "@import", "url(",
-            "@font-face", "xmlhttprequest", "websocket", "eventsource", "sendbeacon",
-            "importscripts", "<iframe", "<object", "<embed", "<base",
+            "://",
+            "http:",
+            "https:",
+            "ws:",
+            "wss:",
+            "ftp:",
+            "//cdn",
+            "@import",
+            "url(",
+            "@font-face",
+            "xmlhttprequest",
+            "websocket",
+            "eventsource",
+            "sendbeacon",
+            "importscripts",
+            "<iframe",
+            "<object",
+            "<embed",
+            "<base",
         ] {
             assert!(!s.contains(bad), "{name} contains {bad:?}");
         }
@@ -188,17 +204,16 @@ fn nothing_names_the_builder() {
         "2026".into(),
     ];
     for var in ["USER", "LOGNAME", "HOSTNAME"] {
-        if let Ok(v) = std::env::var(var) {
-            if v.len() >= 3 {
-                needles.push(v.to_lowercase());
-            }
+        if let Ok(v) = std::env::var(var)
+            && v.len() >= 3
+        {
+            needles.push(v.to_lowercase());
         }
     }
-    if let Ok(h) = std::fs::read_to_string("/etc/hostname") {
-        let h = h.trim().to_lowercase();
-        if h.len() >= 3 {
-            needles.push(h);
-        }
+    if let Ok(h) = std::fs::read_to_string("/etc/hostname")
+        && h.trim().len() >= 3
+    {
+        needles.push(h.trim().to_lowercase());
     }
     for (name, body) in &f {
         let s = String::from_utf8_lossy(body).to_lowercase();
@@ -213,11 +228,53 @@ fn nothing_names_the_builder() {
     }
 }
 
+/// Text of a page whose non-ASCII characters are `&#xHHHH;` references.
+fn decode_ncr(s: &str) -> String {
+    let mut out = String::new();
+    let mut rest = s;
+    while let Some(p) = rest.find("&#x") {
+        out.push_str(&rest[..p]);
+        let after = &rest[p + 3..];
+        let end = after.find(';').unwrap();
+        let c = char::from_u32(u32::from_str_radix(&after[..end], 16).unwrap()).unwrap();
+        out.push(c);
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[test]
+fn the_guide_says_how_to_play_hide_and_destroy() {
+    let f = files(&[], &SiteOptions::default());
+    let guide = decode_ncr(&text(&f, "guide.html"));
+    for words in [
+        "노트텔에서 보기",
+        "<b>video</b> 폴더",
+        "번호 순서",
+        "카드 숨기기",
+        "꼭 빼 두십시오",
+        "카드 없애기",
+        "포맷하는 것만으로는 모자랍니다",
+        "가로질러 자르고",
+        "서로 다른 곳에 나누어 버리십시오",
+    ] {
+        assert!(guide.contains(words), "the guide lacks {words:?}");
+    }
+    let index = decode_ncr(&text(&f, "index.html"));
+    assert!(index.contains("<a href=\"guide.html\">사용 안내</a>"));
+}
+
 fn shuffled(items: &[SiteItem], seed: u64) -> Vec<SiteItem> {
     let mut v: Vec<(u64, SiteItem)> = items
         .iter()
         .enumerate()
-        .map(|(i, x)| ((i as u64 + 1).wrapping_mul(seed | 1).rotate_left(29), x.clone()))
+        .map(|(i, x)| {
+            (
+                (i as u64 + 1).wrapping_mul(seed | 1).rotate_left(29),
+                x.clone(),
+            )
+        })
         .collect();
     v.sort_by_key(|x| x.0);
     v.into_iter().map(|x| x.1).collect()
@@ -321,9 +378,7 @@ fn need(tool: &str, package: &str) -> PathBuf {
             return p;
         }
     }
-    panic!(
-        "{tool} is needed by this test: apt-get install {package} (scripts/test installs it)"
-    );
+    panic!("{tool} is needed by this test: apt-get install {package} (scripts/test installs it)");
 }
 
 /// Flags for every Chromium run: headless, and the browser's own
@@ -398,7 +453,10 @@ fn dump_dom(url: &str, work: &Path) -> (String, String) {
         .spawn()
         .expect("start chromium");
     let (dom, err) = wait_bounded(child, Duration::from_secs(60), "chromium --dump-dom");
-    assert!(dom.contains("</html>"), "no DOM from chromium; stderr:\n{err}");
+    assert!(
+        dom.contains("</html>"),
+        "no DOM from chromium; stderr:\n{err}"
+    );
     let log = std::fs::read_to_string(&netlog).expect("chromium wrote no net log");
     (dom, log)
 }
@@ -410,7 +468,9 @@ fn dump_dom(url: &str, work: &Path) -> (String, String) {
 /// where it ends.
 fn page_requests(netlog: &str) -> Vec<String> {
     let v: serde_json::Value = serde_json::from_str(netlog)
-        .or_else(|_| serde_json::from_str(&format!("{}]}}", netlog.trim_end().trim_end_matches(','))))
+        .or_else(|_| {
+            serde_json::from_str(&format!("{}]}}", netlog.trim_end().trim_end_matches(',')))
+        })
         .expect("net log is JSON");
     let types = &v["constants"]["logEventTypes"];
     let start_job = types["URL_REQUEST_START_JOB"].as_u64().expect("event type");
@@ -420,8 +480,12 @@ fn page_requests(netlog: &str) -> Vec<String> {
             continue;
         }
         let p = &e["params"];
-        let Some(url) = p["url"].as_str() else { continue };
-        let local = ["file:", "data:", "blob:"].iter().any(|s| url.starts_with(s));
+        let Some(url) = p["url"].as_str() else {
+            continue;
+        };
+        let local = ["file:", "data:", "blob:"]
+            .iter()
+            .any(|s| url.starts_with(s));
         if !local && p["initiator"].as_str() != Some("not an origin") {
             out.push(url.to_string());
         }
@@ -466,7 +530,15 @@ fn chromium_renders_the_list_and_a_hangul_search_without_network() {
 
     let found = dom_items(&dom);
     let titles: BTreeSet<&str> = found.iter().map(|x| x.1.as_str()).collect();
-    let expected: BTreeSet<&str> = items.iter().map(|x| x.title.as_str()).collect();
+    // Titles as shown: an episode with its number.
+    let expected: BTreeSet<String> = items
+        .iter()
+        .map(|x| match x.episode {
+            Some(n) => format!("{} {n}화", x.title),
+            None => x.title.clone(),
+        })
+        .collect();
+    let expected: BTreeSet<&str> = expected.iter().map(|s| s.as_str()).collect();
     assert_eq!(titles, expected, "the list shows every item:\n{dom}");
     assert_eq!(found.len(), items.len());
     let visible: Vec<&str> = found
@@ -474,12 +546,15 @@ fn chromium_renders_the_list_and_a_hangul_search_without_network() {
         .filter(|x| x.0 == "item")
         .map(|x| x.1.as_str())
         .collect();
-    assert_eq!(visible, ["사랑의 불시착", "사랑의 불시착"], "{dom}");
+    assert_eq!(visible, ["사랑의 불시착 1화", "사랑의 불시착 2화"], "{dom}");
     assert!(found.iter().filter(|x| x.0 == "item off").count() == items.len() - 2);
     assert!(dom.contains("찾은 자료 2개 / 전체 9개"), "{dom}");
-    assert!(dom.contains("사랑의 불시착 1화") && dom.contains("1:22:00"));
+    assert!(dom.contains("1:22:00 · 700 MB"), "{dom}");
     // Groups with no match are hidden: the audio group has none.
-    assert!(dom.contains("<div class=\"group off\"><h2>음악과 소리 (2)</h2>"), "{dom}");
+    assert!(
+        dom.contains("<div class=\"group off\"><h2>음악과 소리 (2)</h2>"),
+        "{dom}"
+    );
 
     let reqs = page_requests(&netlog);
     assert!(reqs.is_empty(), "the page made network requests: {reqs:?}");
@@ -637,7 +712,7 @@ fn dechunk(s: &str) -> String {
 const VISIBLE_TITLES: &str = "var out = []; var li = document.getElementsByTagName('li');
 for (var i = 0; i < li.length; i++) {
   if (li[i].offsetParent !== null) {
-    out.push(li[i].getElementsByTagName('div')[0].textContent);
+    out.push(li[i].querySelector('.title').textContent);
   }
 }
 return out;";
@@ -680,16 +755,32 @@ fn chromedriver_types_a_hangul_search_and_plays() {
         &s("/element"),
         serde_json::json!({"using": "css selector", "value": "#q"}),
     );
-    let q = q.as_object().unwrap().values().next().unwrap().as_str().unwrap().to_string();
+    let q = q
+        .as_object()
+        .unwrap()
+        .values()
+        .next()
+        .unwrap()
+        .as_str()
+        .unwrap()
+        .to_string();
     d.call(
         "POST",
         &s(&format!("/element/{q}/value")),
         serde_json::json!({"text": "평양"}),
     );
     let got = exec(VISIBLE_TITLES);
-    let got: BTreeSet<&str> = got.as_array().unwrap().iter().filter_map(|x| x.as_str()).collect();
+    let got: BTreeSet<&str> = got
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|x| x.as_str())
+        .collect();
     // One by title, one by tag.
-    assert_eq!(got, BTreeSet::from(["평양에서 온 편지", "오늘의 세계 소식"]));
+    assert_eq!(
+        got,
+        BTreeSet::from(["평양에서 온 편지", "오늘의 세계 소식"])
+    );
 
     // Play the (dummy) audio item: the browser cannot decode it and the
     // page says so.
@@ -709,10 +800,16 @@ fn chromedriver_types_a_hangul_search_and_plays() {
         if let Some(t) = e.as_str() {
             break t.to_string();
         }
-        assert!(start.elapsed() < Duration::from_secs(15), "no playback error shown");
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "no playback error shown"
+        );
         std::thread::sleep(Duration::from_millis(200));
     };
-    assert!(err.contains("재생할 수 없습니다") && err.contains("VLC"), "{err}");
+    assert!(
+        err.contains("재생할 수 없습니다") && err.contains("VLC"),
+        "{err}"
+    );
 
     // Only our own files were loaded.
     let res = exec(
