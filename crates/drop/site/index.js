@@ -158,7 +158,7 @@
     a.href = href(it.path);
     if (it.kind === 'video' || it.kind === 'audio') {
       var b = make('button', null, '재생');
-      b.type = 'button';
+      try { b.type = 'button'; } catch (e) { /* IE8 refuses; a lone button submits nothing */ }
       on(b, 'click', (function (r, btn) { return function () { play(r, btn); }; })(row, b));
       acts.appendChild(b);
     }
