@@ -8,5 +8,6 @@
 pub mod fat32;
 pub mod job;
 pub mod plan;
+pub mod site;
 pub mod tree;
 pub mod write;
