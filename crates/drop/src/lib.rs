@@ -5,7 +5,9 @@
 //! sender or any previous holder, and be byte-identical on every copy, so that
 //! no copy can be traced to a batch.
 
+pub mod convert;
 pub mod fat32;
 pub mod plan;
+pub mod profile;
 pub mod tree;
 pub mod write;
