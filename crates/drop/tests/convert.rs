@@ -128,14 +128,15 @@ fn builtin(name: &str) -> Profile {
 }
 
 /// An ffmpeg wrapper that logs every run to `log` and optionally disturbs
-/// the environment before running the real ffmpeg.
-fn wrapper(dir: &Path, env: &str) -> (PathBuf, PathBuf) {
+/// the environment (`env`, e.g. `TZ=...`) and the command line (`pre`,
+/// options put before baram's own) before running the real ffmpeg.
+fn wrapper(dir: &Path, env: &str, pre: &str) -> (PathBuf, PathBuf) {
     let log = dir.join("ffmpeg.log");
     let w = dir.join("ffmpeg-wrapper");
     fs::write(
         &w,
         format!(
-            "#!/bin/sh\necho \"$@\" >> '{}'\n{env} exec ffmpeg \"$@\"\n",
+            "#!/bin/sh\necho \"$@\" >> '{}'\n{env} exec ffmpeg {pre} \"$@\"\n",
             log.display()
         ),
     )
@@ -152,6 +153,8 @@ fn conversions_in(log: &Path) -> usize {
         .count()
 }
 
+/// Plans and converts one file; the arguments mirror plan_item and Input.
+#[allow(clippy::too_many_arguments)]
 fn run(
     profile: &Profile,
     kind: Kind,
@@ -545,7 +548,7 @@ fn planning_decides_pass_through_convert_or_refuse() {
 fn notel_is_xvid_mp3_avi_within_720x480_clean_and_cached() {
     let fx = fixtures();
     let d = tempfile::tempdir().unwrap();
-    let (w, log) = wrapper(d.path(), "");
+    let (w, log) = wrapper(d.path(), "", "");
     let opts = Options {
         ffmpeg: w,
         ..Default::default()
@@ -583,7 +586,10 @@ fn notel_is_xvid_mp3_avi_within_720x480_clean_and_cached() {
     assert_eq!(field(&pr, "codec_tag_string")[0], "XVID");
     let w: u32 = field(&pr, "width")[0].parse().unwrap();
     let h: u32 = field(&pr, "height")[0].parse().unwrap();
-    assert!(w <= 720 && h <= 480 && w % 2 == 0 && h % 2 == 0, "{w}x{h}");
+    assert!(
+        w <= 720 && h <= 480 && w.is_multiple_of(2) && h.is_multiple_of(2),
+        "{w}x{h}"
+    );
     assert_eq!(w, 720);
     let aspect = w as f64 / h as f64;
     assert!((aspect - 16.0 / 9.0).abs() < 0.01, "aspect {aspect}");
@@ -631,6 +637,7 @@ fn notel_is_xvid_mp3_avi_within_720x480_clean_and_cached() {
     let (w2, log2) = wrapper(
         d2.path(),
         "OMP_NUM_THREADS=8 X264_THREADS=8 TZ=Asia/Pyongyang LC_ALL=ko_KR.UTF-8 LANG=ko_KR.UTF-8",
+        "-threads 4 -filter_threads 4",
     );
     let opts2 = Options {
         ffmpeg: w2,
