@@ -5,9 +5,11 @@
 //! sender or any previous holder, and be byte-identical on every copy, so that
 //! no copy can be traced to a batch.
 
+pub mod convert;
 pub mod fat32;
 pub mod job;
 pub mod plan;
+pub mod profile;
 pub mod site;
 pub mod tree;
 pub mod write;
