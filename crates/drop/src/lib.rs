@@ -5,7 +5,10 @@
 //! sender or any previous holder, and be byte-identical on every copy, so that
 //! no copy can be traced to a batch.
 
+pub mod dir;
 pub mod fat32;
+pub mod iso;
 pub mod plan;
+mod source;
 pub mod tree;
 pub mod write;
