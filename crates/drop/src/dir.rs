@@ -12,7 +12,9 @@
 //! disk; names that differ only in case are refused), bytes (exactly the
 //! declared size of each source, or an error), permissions (0644 files, 0755
 //! folders, set explicitly so the builder's umask never shows) and times
-//! (every modification and access time is `Volume::timestamp`, read as UTC).
+//! (every modification and access time is `Volume::timestamp`, read as UTC;
+//! whoever reads the tree afterwards may update access times, as the mount
+//! options decide).
 //! Ownership is the builder's (the tree is on the builder's disk); copying
 //! tools do not carry it onto FAT or exFAT media. Every file and folder is
 //! fsynced before the rename, and the parent folder after it.
@@ -177,7 +179,9 @@ fn build(vol: &Volume) -> Result<Plan<'_>, Error> {
             }
             let key = (
                 comps[..depth - 1].to_vec(),
-                name.chars().flat_map(char::to_uppercase).collect::<String>(),
+                name.chars()
+                    .flat_map(char::to_uppercase)
+                    .collect::<String>(),
             );
             if let Some(&other) = folded.get(&key)
                 && other != name

@@ -312,12 +312,21 @@ fn isoinfo_sees_blank_ids_fixed_dates_and_korean_names() {
     ] {
         assert_eq!(field(empty), "", "{empty}\n{d}");
     }
-    assert_eq!(field("Volume size is:"), (iso::image_size(&vol).unwrap() / 2048).to_string());
+    assert_eq!(
+        field("Volume size is:"),
+        (iso::image_size(&vol).unwrap() / 2048).to_string()
+    );
     assert!(d.contains("Joliet with UCS level 3 found"), "{d}");
     for date in ["Creation Date:", "Modification Date:", "Effective Date:"] {
-        assert!(field(date).starts_with("2010 01 01 12:34:57.00"), "{date}\n{d}");
+        assert!(
+            field(date).starts_with("2010 01 01 12:34:57.00"),
+            "{date}\n{d}"
+        );
     }
-    assert!(field("Expiration Date:").starts_with("0000 00 00 00:00:00.00"), "{d}");
+    assert!(
+        field("Expiration Date:").starts_with("0000 00 00 00:00:00.00"),
+        "{d}"
+    );
 
     // isoinfo knows no UTF-8 or Korean charset: it decodes the UCS-2 names
     // and prints '_' for every character outside ISO 8859-1, so each Hangul
@@ -339,11 +348,15 @@ fn isoinfo_sees_blank_ids_fixed_dates_and_korean_names() {
     ] {
         let shown = latin1(name);
         assert!(
-            l.lines().any(|x| x.trim_end().ends_with(&format!("]  {shown}"))),
+            l.lines()
+                .any(|x| x.trim_end().ends_with(&format!("]  {shown}"))),
             "isoinfo -J -l lacks {shown:?} ({name}):\n{l}"
         );
     }
-    assert!(l.contains("Directory listing of /d1/d2/d3/d4/d5/d6/d7/d8/d9/d10/"), "{l}");
+    assert!(
+        l.contains("Directory listing of /d1/d2/d3/d4/d5/d6/d7/d8/d9/d10/"),
+        "{l}"
+    );
     // Every record's date: "Jan  1 2010".
     let records: Vec<&str> = l.lines().filter(|x| x.contains(" [ ")).collect();
     assert!(records.len() > 150);
@@ -375,7 +388,12 @@ fn image_names_nobody() {
         "linux".to_string(),
         "LINUX".to_string(),
         tmp.clone(),
-        dir.path().file_name().unwrap().to_str().unwrap().to_string(),
+        dir.path()
+            .file_name()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_string(),
         "/tmp".to_string(),
     ];
     for s in [host.trim(), user.trim()] {
@@ -469,8 +487,10 @@ fn random_volume(seed: u64, files: usize) -> Volume {
         x ^= x << 17;
         x
     };
-    let syllables = ["사", "랑", "불", "시", "착", "화", "a", "B", "1", " ", "_", "-", "."];
-    let mut name = |next: &mut dyn FnMut() -> u64, max: u64| {
+    let syllables = [
+        "사", "랑", "불", "시", "착", "화", "a", "B", "1", " ", "_", "-", ".",
+    ];
+    let name = |next: &mut dyn FnMut() -> u64, max: u64| {
         let len = 1 + next() % max;
         let mut s: String = (0..len)
             .map(|_| syllables[(next() % syllables.len() as u64) as usize])
@@ -551,10 +571,10 @@ proptest! {
         // The linear pieces never exceed the model's layout cost.
         let linear: u64 = files_of(&vol).iter().map(|(p, s)| big.file_cost(p.last().unwrap(), *s)).sum();
         prop_assert!(linear <= cost);
-        if tight >= 2048 * 30 {
-            if let Ok(m) = IsoModel::new(tight - 2048) {
-                prop_assert!(cost > m.figures().allocatable_bytes);
-            }
+        if tight >= 2048 * 30
+            && let Ok(m) = IsoModel::new(tight - 2048)
+        {
+            prop_assert!(cost > m.figures().allocatable_bytes);
         }
     }
 }
@@ -585,7 +605,9 @@ fn planned_dvd_fits() {
     let plan = &out.plan;
     assert!(!plan.variants[0].files.is_empty());
     let vol = plan
-        .volume(0, "DVD", |f| Source::Bytes(Arc::new(vec![1u8; f.size as usize])))
+        .volume(0, "DVD", |f| {
+            Source::Bytes(Arc::new(vec![1u8; f.size as usize]))
+        })
         .unwrap();
     let size = iso::image_size(&vol).unwrap();
     assert!(size <= 6_000_000, "{size}");
@@ -620,7 +642,10 @@ fn refuses_what_iso_cannot_hold() {
     assert!(matches!(iso::layout(&v), Err(Error::Duplicate { .. })));
     let mut v = one("a");
     v.entries.push(file_bytes("a/b", b"y".to_vec()));
-    assert!(matches!(iso::layout(&v), Err(Error::FileDirConflict { .. })));
+    assert!(matches!(
+        iso::layout(&v),
+        Err(Error::FileDirConflict { .. })
+    ));
     let big = Volume {
         label: "X".into(),
         timestamp: TS,
@@ -639,11 +664,17 @@ fn refuses_what_iso_cannot_hold() {
     for label in ["사랑", "seventeen chars!!", "a/b"] {
         let mut v = one("a");
         v.label = label.into();
-        assert!(matches!(iso::layout(&v), Err(Error::InvalidLabel { .. })), "{label:?}");
+        assert!(
+            matches!(iso::layout(&v), Err(Error::InvalidLabel { .. })),
+            "{label:?}"
+        );
     }
     let mut v = one("a");
     v.timestamp.month = 13;
-    assert!(matches!(iso::layout(&v), Err(Error::InvalidTimestamp { .. })));
+    assert!(matches!(
+        iso::layout(&v),
+        Err(Error::InvalidTimestamp { .. })
+    ));
     let mut v = one("a");
     v.entries.push(Entry {
         path: Vec::new(),

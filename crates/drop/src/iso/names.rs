@@ -31,7 +31,10 @@ fn d_chars(s: &str) -> Vec<u8> {
         out.push(b);
     }
     let start = out.iter().position(|&b| b != b'_').unwrap_or(out.len());
-    let end = out.iter().rposition(|&b| b != b'_').map_or(start, |e| e + 1);
+    let end = out
+        .iter()
+        .rposition(|&b| b != b'_')
+        .map_or(start, |e| e + 1);
     out[start..end].to_vec()
 }
 
@@ -214,7 +217,10 @@ mod tests {
         assert_eq!(set.len(), ids.len());
         for id in &ids {
             let k = primary_key(id);
-            let (b, e) = s(k).split_once('.').map(|(b, e)| (b.len(), e.len())).unwrap();
+            let (b, e) = s(k)
+                .split_once('.')
+                .map(|(b, e)| (b.len(), e.len()))
+                .unwrap();
             assert!(b <= 8 && e <= 3, "{}", s(id));
         }
     }

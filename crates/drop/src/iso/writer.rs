@@ -29,7 +29,11 @@ impl<W: Write + ?Sized> Out<'_, W> {
     /// Zeros up to the next sector boundary.
     fn pad(&mut self) -> Result<(), Error> {
         let r = self.pos % SECTOR;
-        if r == 0 { Ok(()) } else { self.zero(SECTOR - r) }
+        if r == 0 {
+            Ok(())
+        } else {
+            self.zero(SECTOR - r)
+        }
     }
     /// Checks that the next byte goes to `sector` (the layout's promise).
     fn at(&self, sector: u32) -> Result<(), Error> {
@@ -114,7 +118,13 @@ fn directory(tree: &Tree, d: usize, primary: bool, ts: &Timestamp) -> Vec<u8> {
     let own = dir_extent(tree, d, primary);
     let mut v = Vec::with_capacity(own.bytes as usize);
     record(&mut v, &[0], own, true, ts);
-    record(&mut v, &[1], dir_extent(tree, node.parent, primary), true, ts);
+    record(
+        &mut v,
+        &[1],
+        dir_extent(tree, node.parent, primary),
+        true,
+        ts,
+    );
     let children = if primary {
         &node.children_p
     } else {
@@ -134,7 +144,10 @@ fn directory(tree: &Tree, d: usize, primary: bool, ts: &Timestamp) -> Vec<u8> {
         };
         record(&mut v, id, extent, ch.is_dir(), ts);
     }
-    v.resize((v.len() as u64).div_ceil(SECTOR) as usize * SECTOR as usize, 0);
+    v.resize(
+        (v.len() as u64).div_ceil(SECTOR) as usize * SECTOR as usize,
+        0,
+    );
     v
 }
 
@@ -221,7 +234,15 @@ fn volume_descriptor(layout: &IsoLayout, joliet: bool, ts: &Timestamp) -> Vec<u8
     b[156..190].copy_from_slice(&r);
     // Volume set, publisher, data preparer, application; copyright,
     // abstract and bibliographic file ids: all blank.
-    for (start, len) in [(190, 128), (318, 128), (446, 128), (574, 128), (702, 37), (739, 37), (776, 37)] {
+    for (start, len) in [
+        (190, 128),
+        (318, 128),
+        (446, 128),
+        (574, 128),
+        (702, 37),
+        (739, 37),
+        (776, 37),
+    ] {
         blank(&mut b[start..start + len], joliet);
     }
     let when = volume_date(ts);
