@@ -776,3 +776,69 @@ fn empty_volumes() {
         check_7z(&f, &expected);
     }
 }
+
+/// Hundreds of folders with long Korean names: path tables of several
+/// sectors in both trees. Every reader sees every folder, and the path
+/// tables (which xorriso and 7z do not need) list exactly the folders'
+/// extents that the directory records give, in both trees.
+#[test]
+fn many_folders_and_multi_sector_path_tables() {
+    let isoinfo = need("isoinfo", "genisoimage");
+    let dir = tempfile::tempdir().unwrap();
+    let mut entries = Vec::new();
+    for i in 0..400 {
+        entries.push(file_bytes(
+            &format!(
+                "시리즈 {:02}/사랑의 불시착 시즌 {i:03} 모음집 아주 긴 이름의 폴더/{i}.txt",
+                i % 7
+            ),
+            data(i, (i % 3) as usize * 1000),
+        ));
+    }
+    let vol = Volume {
+        label: "MANY".into(),
+        timestamp: TS,
+        serial: 0,
+        entries,
+    };
+    let img = build(&vol);
+    // Joliet path table: 408 records of 8 + 2 x ~30 bytes: several sectors.
+    let joliet_pt = u32::from_le_bytes(img[17 * 2048 + 132..17 * 2048 + 136].try_into().unwrap());
+    assert!(joliet_pt > 3 * 2048, "{joliet_pt}");
+    let f = write_image_file(dir.path(), &img);
+    let expected = expected_of(&vol);
+    check_xorriso(&f, &expected);
+    check_7z(&f, &expected);
+    for joliet in [false, true] {
+        let j: &[&str] = if joliet { &["-J"] } else { &[] };
+        let pt = run(Command::new(&isoinfo).args(j).args(["-p", "-i"]).arg(&f));
+        let ls = run(Command::new(&isoinfo).args(j).args(["-l", "-i"]).arg(&f));
+        // "  N:    P EXTENT(hex) NAME"
+        let mut from_pt: Vec<u64> = pt
+            .lines()
+            .filter(|l| {
+                l.trim_start()
+                    .split(':')
+                    .next()
+                    .is_some_and(|n| n.parse::<u32>().is_ok())
+            })
+            .map(|l| {
+                let f: Vec<&str> = l.split_whitespace().collect();
+                u64::from_str_radix(f[2], 16).unwrap()
+            })
+            .collect();
+        // Each listing's "." record: "[ EXTENT 02]  . "
+        let mut from_ls: Vec<u64> = ls
+            .lines()
+            .filter(|l| l.trim_end().ends_with("]  ."))
+            .map(|l| {
+                let inner = &l[l.rfind('[').unwrap() + 1..l.rfind(']').unwrap()];
+                inner.split_whitespace().next().unwrap().parse().unwrap()
+            })
+            .collect();
+        from_pt.sort();
+        from_ls.sort();
+        assert_eq!(from_pt.len(), 1 + 7 + 400, "joliet {joliet}:\n{pt}");
+        assert_eq!(from_pt, from_ls, "joliet {joliet}");
+    }
+}
