@@ -27,7 +27,7 @@
 //!   FAT is valid here. Names that differ only in case are refused (Windows
 //!   could not tell them apart).
 //! - Primary names are ISO 9660 level 1 (8.3 d-characters, folders 8), ASCII
-//!   only: see [`names`]. Folders deeper than the 8 levels of ECMA-119 are
+//!   only: see `iso/names.rs`. Folders deeper than the 8 levels of ECMA-119 are
 //!   written as they are (like `mkisofs -D`): Windows, Linux and macOS read
 //!   them; there is no Rock Ridge relocation.
 //! - Directory entries are sorted: the primary tree by ECMA-119 9.3, the
@@ -619,7 +619,7 @@ const FIXED_SECTORS: u64 = DESCRIPTOR_END + 4;
 /// under-estimates the image: if [`FsModel::layout_bytes`] of a set of files
 /// is at most `figures().allocatable_bytes`, the image of those files is at
 /// most `volume_bytes` (tested on random volumes).
-/// - Outside the allocatable area: [`FIXED_SECTORS`] (system area, three
+/// - Outside the allocatable area: 23 sectors (system area, three
 ///   descriptors, and one sector per path table, which covers rounding
 ///   each of the four tables up to whole sectors).
 /// - A file: its size rounded up to whole sectors.
