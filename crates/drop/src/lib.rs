@@ -6,10 +6,13 @@
 //! no copy can be traced to a batch.
 
 pub mod convert;
+pub mod dir;
 pub mod fat32;
+pub mod iso;
 pub mod job;
 pub mod plan;
 pub mod profile;
 pub mod site;
+mod source;
 pub mod tree;
 pub mod write;

@@ -61,7 +61,8 @@ pub enum EntryKind {
 /// A whole volume.
 #[derive(Debug, Clone, Default)]
 pub struct Volume {
-    /// Volume label: ASCII, at most 11 characters (FAT) / 32 (ISO).
+    /// Volume label: ASCII, at most 11 characters (FAT) / 16 (ISO 9660 +
+    /// Joliet: the Joliet volume id holds 16).
     pub label: String,
     /// Every timestamp on the volume.
     pub timestamp: Timestamp,
