@@ -152,27 +152,36 @@ pub fn run(a: &DemoArgs, ctx: &Ctx) -> Result<ExitCode> {
         shown(&ws)
     ));
     ctx.json(&rep);
-    Ok(if rep.stored_copies_clean && check.is_clean() && rep.drop_ok {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    Ok(
+        if rep.stored_copies_clean && check.is_clean() && rep.drop_ok {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        },
+    )
 }
 
 /// Plans a drop over the sample library (a small medium, to stay quick),
 /// builds the FAT32 image and the same volume as a folder, writes the image
 /// to two image files and verifies them. Returns whether every copy is ok.
 fn demo_drop(dir: &Path, ws: &Path, ctx: &Ctx) -> Result<bool> {
-    use baram_drop::job::{self, Format, PlanSpec};
+    use baram_drop::job::{self, Drops, Format, PlanSpec};
     let lib = Library::open(ws)?;
     let spec = PlanSpec {
         medium: "64000000".into(),
         profile: "notel".into(),
         ..PlanSpec::default()
     };
-    let (out, skipped) = job::make_plan(&lib, &spec)?;
+    if let Err(e) = baram_drop::convert::ffmpeg_available() {
+        ctx.say(format!("   {e}"));
+    }
+    let drops = Drops::new(&lib, &spec.profile)?;
+    let (out, skipped) = job::make_plan(&drops, &spec, &|_, _| {})?;
     for s in &skipped {
-        ctx.say(format!("   skipped #{} {}: {}", s.id, s.file_name, s.reason));
+        ctx.say(format!(
+            "   skipped #{} {}: {}",
+            s.id, s.file_name, s.reason
+        ));
     }
     let plan = &out.plan;
     let plan_path = dir.join("plan.json");
@@ -192,12 +201,18 @@ fn demo_drop(dir: &Path, ws: &Path, ctx: &Ctx) -> Result<bool> {
     let folder = dir.join("drop-folder");
     job::build(plan, 0, &lib, Format::Dir, &folder, 1)?;
     ctx.say(format!("   image  {}", shown(&image)));
-    ctx.say(format!("   folder {} (the same files, for a laptop)", shown(&folder)));
+    ctx.say(format!(
+        "   folder {} (the same files, for a laptop)",
+        shown(&folder)
+    ));
     let targets = [dir.join("copy-1.img"), dir.join("copy-2.img")];
     let pre = baram_drop::write::preflight(&image, &targets)?;
     let report = pre.run(&Default::default(), &|_| {})?;
     for t in &report.targets {
-        ctx.say(format!("   wrote and verified {}: {:?}", t.target, t.verdict));
+        ctx.say(format!(
+            "   wrote and verified {}: {:?}",
+            t.target, t.verdict
+        ));
     }
     Ok(report.all_ok())
 }

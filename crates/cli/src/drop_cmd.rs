@@ -2,7 +2,7 @@
 
 use crate::output::Ctx;
 use anyhow::{Context, Result, bail};
-use baram_drop::job::{self, Format, PlanSpec};
+use baram_drop::job::{self, Drops, Format, Fs, PlanSpec};
 use baram_drop::plan::{Oversize, Plan};
 use baram_drop::tree::Timestamp;
 use baram_drop::write::{self, Phase, ProbeWhen, WriteOptions};
@@ -21,6 +21,8 @@ pub enum DropCmd {
     Build(BuildArgs),
     /// Write one image to many drives or image files, then verify each.
     Write(WriteArgs),
+    /// List the device profiles (built in, and the workspace's profiles/).
+    Profiles,
 }
 
 #[derive(Args, Debug)]
@@ -49,6 +51,10 @@ pub struct PlanArgs {
     /// A bare FAT32 volume without a partition table.
     #[arg(long)]
     no_partition: bool,
+    /// File system: fat32 (cards, sticks) or iso (DVDs); default: iso for
+    /// dvd-* media, else fat32.
+    #[arg(long, value_enum)]
+    fs: Option<FsArg>,
     /// The one timestamp of every file and folder, "YYYY-MM-DD HH:MM[:SS]".
     #[arg(long, default_value = "2010-01-01 00:00")]
     date: String,
@@ -66,7 +72,14 @@ pub struct PlanArgs {
 #[derive(ValueEnum, Clone, Copy, Debug)]
 enum FormatArg {
     Fat32,
+    Iso,
     Dir,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+enum FsArg {
+    Fat32,
+    Iso,
 }
 
 #[derive(Args, Debug)]
@@ -109,6 +122,7 @@ pub fn run(cmd: &DropCmd, ws: &Path, ctx: &Ctx) -> Result<ExitCode> {
         DropCmd::Plan(a) => plan(a, ws, ctx),
         DropCmd::Build(a) => build(a, ws, ctx),
         DropCmd::Write(a) => write_cmd(a, ctx),
+        DropCmd::Profiles => profiles(ws, ctx),
     }
 }
 
@@ -152,8 +166,16 @@ fn plan(a: &PlanArgs, ws: &Path, ctx: &Ctx) -> Result<ExitCode> {
         } else {
             Oversize::Refuse
         },
+        fs: a.fs.map(|f| match f {
+            FsArg::Fat32 => Fs::Fat32,
+            FsArg::Iso => Fs::Iso,
+        }),
     };
-    let (out, skipped) = job::make_plan(&lib, &spec)?;
+    let drops = Drops::new(&lib, &a.profile)?;
+    let pb = ctx.progress(lib.count()?, "preparing items");
+    let result = job::make_plan(&drops, &spec, &|done, _| pb.set_position(done as u64));
+    pb.finish_and_clear();
+    let (out, skipped) = result?;
     for s in &skipped {
         eprintln!("baram: item {} ({}): {}", s.id, s.file_name, s.reason);
     }
@@ -161,13 +183,15 @@ fn plan(a: &PlanArgs, ws: &Path, ctx: &Ctx) -> Result<ExitCode> {
     let p = &out.plan;
     let fs = &p.capacity.fs;
     ctx.say(format!(
-        "plan {} for {} ({} bytes, {} margin, {} bytes of {} KiB clusters for files)",
+        "plan {} for {} ({} bytes, {:.2}% margin, {}: {} bytes for files in {}-byte clusters), profile {}",
         a.output.display(),
         p.medium.name,
         p.medium.nominal_bytes,
-        format_args!("{:.2}%", p.capacity.margin_basis_points as f64 / 100.0),
+        p.capacity.margin_basis_points as f64 / 100.0,
+        fs.model,
         fs.allocatable_bytes,
-        fs.cluster_bytes / 1024
+        fs.cluster_bytes,
+        p.profile
     ));
     for v in &p.variants {
         ctx.say(format!(
@@ -228,6 +252,7 @@ fn build(a: &BuildArgs, ws: &Path, ctx: &Ctx) -> Result<ExitCode> {
     let lib = Library::open(ws)?;
     let format = match a.format {
         FormatArg::Fat32 => Format::Fat32,
+        FormatArg::Iso => Format::Iso,
         FormatArg::Dir => Format::Dir,
     };
     let pb = ctx.progress(0, "building");
@@ -247,6 +272,32 @@ fn build(a: &BuildArgs, ws: &Path, ctx: &Ctx) -> Result<ExitCode> {
         rep.bytes
     ));
     ctx.json(&rep);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn profiles(ws: &Path, ctx: &Ctx) -> Result<ExitCode> {
+    let dir = ws.join("profiles");
+    let list = baram_drop::profile::list(Some(&dir))?;
+    #[derive(serde::Serialize)]
+    struct Row<'a> {
+        name: &'a str,
+        description: &'a str,
+        origin: String,
+        hash: String,
+    }
+    let rows: Vec<Row> = list
+        .iter()
+        .map(|p| Row {
+            name: &p.name,
+            description: &p.description,
+            origin: p.origin.to_string(),
+            hash: p.hash(),
+        })
+        .collect();
+    for r in &rows {
+        ctx.say(format!("{:<12} {}  ({})", r.name, r.description, r.origin));
+    }
+    ctx.json(&rows);
     Ok(ExitCode::SUCCESS)
 }
 

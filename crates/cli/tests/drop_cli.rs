@@ -496,3 +496,127 @@ fn identifying(p: &Path) -> Vec<String> {
     }
     found
 }
+
+fn escaped(s: &str) -> String {
+    s.encode_utf16().map(|u| format!("\\u{u:04x}")).collect()
+}
+
+#[test]
+fn dvd_plans_build_iso_and_folders_hold_the_same_files() {
+    need("xorriso", "xorriso");
+    let t = tempfile::tempdir().unwrap();
+    let ws = t.path().join("ws");
+    library(&ws, &t.path().join("input"), false);
+    let plan = t.path().join("dvd.json");
+    ok({
+        let mut c = in_ws(&ws);
+        c.args(["-q", "drop", "plan", "--medium", "dvd-4.7g", "-o"])
+            .arg(&plan);
+        c
+    });
+    let p: serde_json::Value = serde_json::from_slice(&fs::read(&plan).unwrap()).unwrap();
+    assert!(
+        p["capacity"]["fs"]["model"]
+            .as_str()
+            .unwrap()
+            .starts_with("iso")
+    );
+    // A DVD plan is not a FAT32 image.
+    let out = in_ws(&ws)
+        .args(["drop", "build"])
+        .arg(&plan)
+        .arg("-o")
+        .arg(t.path().join("x.img"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--format iso"));
+    let iso = t.path().join("drop.iso");
+    ok({
+        let mut c = in_ws(&ws);
+        c.args(["-q", "drop", "build", "--format", "iso"])
+            .arg(&plan)
+            .arg("-o")
+            .arg(&iso);
+        c
+    });
+    let folder = t.path().join("folder");
+    ok({
+        let mut c = in_ws(&ws);
+        c.args(["-q", "drop", "build", "--format", "dir"])
+            .arg(&plan)
+            .arg("-o")
+            .arg(&folder);
+        c
+    });
+    let extracted = t.path().join("extracted");
+    let x = Command::new("xorriso")
+        .args(["-osirrox", "on", "-indev"])
+        .arg(&iso)
+        .args(["-extract", "/"])
+        .arg(&extracted)
+        .output()
+        .unwrap();
+    assert!(x.status.success(), "{}", String::from_utf8_lossy(&x.stderr));
+    let files = p["variants"][0]["files"].as_array().unwrap();
+    for f in files {
+        let rel: PathBuf = f["path"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_str().unwrap())
+            .collect();
+        let a = fs::read(extracted.join(&rel)).unwrap();
+        let b = fs::read(folder.join(&rel)).unwrap();
+        assert_eq!(a, b, "{}", rel.display());
+        assert_eq!(blake(&a), f["meta"]["hash"].as_str().unwrap());
+    }
+    // The catalogue is on both, and lists the items (Hangul escaped).
+    for root in [&extracted, &folder] {
+        let data = fs::read_to_string(root.join("data.js")).unwrap();
+        assert!(data.is_ascii());
+        assert!(data.contains(&escaped("드라마")), "{data}");
+        assert!(root.join("index.html").is_file() && root.join("guide.html").is_file());
+    }
+}
+
+#[test]
+fn without_ffmpeg_media_that_needs_it_is_skipped_and_the_rest_builds() {
+    let t = tempfile::tempdir().unwrap();
+    let ws = t.path().join("ws");
+    library(&ws, &t.path().join("input"), false);
+    let empty = t.path().join("empty-path");
+    fs::create_dir_all(&empty).unwrap();
+    let plan = t.path().join("plan.json");
+    let out = in_ws(&ws)
+        .args(["drop", "plan", "--medium", "40000000", "-o"])
+        .arg(&plan)
+        .env("PATH", &empty)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success(),
+        "skipped items make the exit code non-zero"
+    );
+    assert!(err.contains("apt-get install ffmpeg"), "{err}");
+    // One clear line per skipped item, naming it.
+    for line in err.lines() {
+        assert!(line.starts_with("baram: item "), "{line}");
+    }
+    let p: serde_json::Value = serde_json::from_slice(&fs::read(&plan).unwrap()).unwrap();
+    let files = p["variants"][0]["files"].as_array().unwrap();
+    assert!(
+        files.len() >= 5,
+        "items that need no conversion still plan: {files:?}"
+    );
+    ok({
+        let mut c = in_ws(&ws);
+        c.args(["-q", "drop", "build"])
+            .arg(&plan)
+            .arg("-o")
+            .arg(t.path().join("d.img"));
+        c.env("PATH", &empty);
+        c
+    });
+}

@@ -17,7 +17,12 @@
 //! Invariant: a plan fully determines its volume. Nothing here reads the
 //! clock, the user, the host, the locale or the order items were added in.
 
-use crate::plan::{self, Candidate, ItemMeta, Outcome, Plan, PlannedFile, Request, RootFile};
+use crate::convert::{self, Action};
+use crate::plan::{
+    self, Candidate, FsModel, ItemMeta, Outcome, Plan, PlannedFile, Request, RootFile,
+};
+use crate::profile::{self, Profile};
+use crate::site::{self, NameInput, SiteItem, SiteOptions};
 use crate::tree::{Entry, EntryKind, Source, Timestamp, Volume};
 use baram_library::{Item, Library};
 use std::path::{Path, PathBuf};
@@ -31,6 +36,20 @@ pub enum Error {
     Plan(#[from] plan::Error),
     #[error(transparent)]
     Fat32(#[from] crate::fat32::Error),
+    #[error(transparent)]
+    Iso(#[from] crate::iso::Error),
+    #[error(transparent)]
+    Dir(#[from] crate::dir::Error),
+    #[error(transparent)]
+    Profile(#[from] profile::Error),
+    #[error(
+        "the plan was made for a {planned} volume; build it with --format {suggest}, or make a plan for {wanted} (baram drop plan --fs {wanted})"
+    )]
+    WrongFormat {
+        planned: String,
+        suggest: &'static str,
+        wanted: &'static str,
+    },
     #[error(
         "item {id} ({name}) is no longer in the library; make the plan again with `baram drop plan`"
     )]
@@ -39,6 +58,12 @@ pub enum Error {
         "item {id} ({name}) changed since the plan was made (its bytes are not the ones the plan names); make the plan again with `baram drop plan`"
     )]
     ItemChanged { id: i64, name: String },
+    #[error("item {id} ({name}) cannot be built: {reason}")]
+    ItemCannotGo {
+        id: i64,
+        name: String,
+        reason: String,
+    },
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,
@@ -73,120 +98,152 @@ pub struct Prepared {
     pub ext: String,
 }
 
-/// Every library item as a candidate, and the items that cannot go.
-pub fn candidates(lib: &Library) -> Result<(Vec<Candidate>, Vec<Skipped>), Error> {
-    let items = lib.list(&Default::default())?;
-    let mut ready: Vec<(Item, Prepared)> = Vec::new();
-    let mut skipped = Vec::new();
-    for item in items {
+/// A workspace and the profile its drops are converted for: where items'
+/// bytes on a volume come from.
+pub struct Drops<'a> {
+    lib: &'a Library,
+    profile: Profile,
+    cache_dir: PathBuf,
+    convert: convert::Options,
+}
+
+impl<'a> Drops<'a> {
+    /// The profile `name` (built in, or `profiles/NAME.toml` in the
+    /// workspace); converted files are cached in `cache/convert/`.
+    pub fn new(lib: &'a Library, profile_name: &str) -> Result<Drops<'a>, Error> {
+        let profile = profile::load(profile_name, Some(&lib.root().join("profiles")))?;
+        Ok(Drops {
+            lib,
+            profile,
+            cache_dir: lib.root().join("cache").join("convert"),
+            convert: convert::Options::default(),
+        })
+    }
+
+    /// Uses another ffmpeg (tests point this at a missing one).
+    pub fn with_ffmpeg(mut self, ffmpeg: PathBuf) -> Self {
+        self.convert.ffmpeg = ffmpeg;
+        self
+    }
+
+    pub fn profile(&self) -> &Profile {
+        &self.profile
+    }
+
+    /// The bytes an item has on the volume: its blob, or its converted copy
+    /// (made now, or found in the cache). The error is one line saying why
+    /// the item cannot go and what to do.
+    pub fn prepare(&self, item: &Item) -> Result<Prepared, String> {
         if !item.sanitized {
-            skipped.push(Skipped {
-                id: item.id,
-                file_name: item.file_name.clone(),
-                reason: "stored with --no-sanitize: drops take only sanitized items; add it again without --no-sanitize".into(),
-            });
-            continue;
+            return Err("stored with --no-sanitize: drops take only sanitized items; add it again without --no-sanitize".into());
         }
         if item.status != "ok" {
-            skipped.push(Skipped {
-                id: item.id,
-                file_name: item.file_name.clone(),
-                reason: format!(
-                    "its stored copy is {}: run `baram library check`, then add the file again",
-                    item.status
-                ),
-            });
-            continue;
+            return Err(format!(
+                "its stored copy is {}: run `baram library check`, then add the file again",
+                item.status
+            ));
         }
-        match prepare(lib, &item) {
-            Ok(p) => ready.push((item, p)),
-            Err(reason) => skipped.push(Skipped {
-                id: item.id,
-                file_name: item.file_name.clone(),
-                reason,
-            }),
+        let action = convert::plan_item(
+            &self.profile,
+            item.kind,
+            &item.format,
+            item.media.as_ref(),
+            false,
+        );
+        if let Action::Unsupported { reason } = &action {
+            return Err(format!("profile {}: {reason}", self.profile.name));
         }
-    }
-    let names = names(&ready);
-    let cands = ready
-        .into_iter()
-        .zip(names)
-        .map(|((item, p), name)| Candidate {
-            id: item.id,
-            size: p.size,
-            value: item.value,
-            series: item.series.clone(),
-            episode: item.episode,
-            tags: item.tags.clone(),
-            kind: item.kind,
-            name,
-            meta: ItemMeta {
-                hash: p.hash,
-                title: item.title.clone(),
-                lang: item.lang.clone(),
-                duration_ms: item
-                    .media
-                    .as_ref()
-                    .and_then(|m| m.duration_s)
-                    .map(|s| (s * 1000.0).round() as u64),
-            },
+        let blob = self.lib.blob_path(&item.hash);
+        let input = convert::Input {
+            path: &blob,
+            hash: &item.hash,
+            subtitles: None,
+        };
+        let c = convert::convert(&input, &action, &self.cache_dir, &self.convert).map_err(|e| {
+            e.to_string()
+                .replace(&blob.display().to_string(), &item.file_name)
+        })?;
+        let ext = match &c.extension {
+            Some(e) => e.clone(),
+            None => Path::new(&item.file_name)
+                .extension()
+                .and_then(|e| e.to_str())
+                .map(|e| e.to_ascii_lowercase())
+                .unwrap_or_else(|| item.format.to_ascii_lowercase()),
+        };
+        Ok(Prepared {
+            path: c.path,
+            size: c.size,
+            hash: c.hash,
+            ext,
         })
-        .collect();
-    Ok((cands, skipped))
-}
-
-/// The bytes an item has on the volume.
-fn prepare(lib: &Library, item: &Item) -> Result<Prepared, String> {
-    let ext = Path::new(&item.file_name)
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(|e| e.to_ascii_lowercase())
-        .unwrap_or_else(|| item.format.to_ascii_lowercase());
-    Ok(Prepared {
-        path: lib.blob_path(&item.hash),
-        size: item.size,
-        hash: item.hash.clone(),
-        ext,
-    })
-}
-
-/// On-volume names: a number fixed by the item's rank among all items of
-/// its kind (series, episode, title, content hash), so that numbers do not depend on
-/// what the planner picks and players that show only short names sort them.
-fn names(ready: &[(Item, Prepared)]) -> Vec<String> {
-    let mut order: Vec<usize> = (0..ready.len()).collect();
-    order.sort_by(|&a, &b| {
-        let (x, y) = (&ready[a].0, &ready[b].0);
-        // Content, not ids: the order items were added in must not matter.
-        (x.kind.as_str(), &x.series, x.episode, &x.title, &x.hash).cmp(&(
-            y.kind.as_str(),
-            &y.series,
-            y.episode,
-            &y.title,
-            &y.hash,
-        ))
-    });
-    let mut out = vec![String::new(); ready.len()];
-    let mut rank = std::collections::HashMap::new();
-    for &i in &order {
-        let (item, p) = &ready[i];
-        let n = rank.entry(item.kind).or_insert(0u32);
-        *n += 1;
-        let title: String = item
-            .title
-            .chars()
-            .map(|c| {
-                if "\\/:*?\"<>|".contains(c) || c.is_control() {
-                    '_'
-                } else {
-                    c
-                }
-            })
-            .take(48)
-            .collect();
-        out[i] = format!("{:02} {}.{}", n, title.trim_end_matches(['.', ' ']), p.ext);
     }
-    out
+
+    /// Every library item as a candidate, and the items that cannot go.
+    /// `progress(done, total)` is called after each item.
+    pub fn candidates(
+        &self,
+        progress: &dyn Fn(usize, usize),
+    ) -> Result<(Vec<Candidate>, Vec<Skipped>), Error> {
+        let items = self.lib.list(&Default::default())?;
+        let mut ready: Vec<(Item, Prepared)> = Vec::new();
+        let mut skipped = Vec::new();
+        let total = items.len();
+        for (i, item) in items.into_iter().enumerate() {
+            match self.prepare(&item) {
+                Ok(p) => ready.push((item, p)),
+                Err(reason) => skipped.push(Skipped {
+                    id: item.id,
+                    file_name: item.file_name.clone(),
+                    reason,
+                }),
+            }
+            progress(i + 1, total);
+        }
+        let inputs: Vec<NameInput> = ready
+            .iter()
+            .map(|(item, p)| NameInput {
+                id: content_tiebreak(&p.hash),
+                kind: item.kind,
+                title: item.title.clone(),
+                series: item.series.clone(),
+                episode: item.episode,
+                extension: p.ext.clone(),
+            })
+            .collect();
+        let names = site::file_names(&inputs);
+        let cands = ready
+            .into_iter()
+            .zip(names)
+            .map(|((item, p), name)| Candidate {
+                id: item.id,
+                size: p.size,
+                value: item.value,
+                series: item.series.clone(),
+                episode: item.episode,
+                tags: item.tags.clone(),
+                kind: item.kind,
+                name,
+                meta: ItemMeta {
+                    hash: p.hash,
+                    title: item.title.clone(),
+                    lang: item.lang.clone(),
+                    duration_ms: item
+                        .media
+                        .as_ref()
+                        .and_then(|m| m.duration_s)
+                        .map(|s| (s * 1000.0).round() as u64),
+                },
+            })
+            .collect();
+        Ok((cands, skipped))
+    }
+}
+
+/// Names must not depend on item ids (the order items were added in): ties
+/// between equal titles break on the content hash.
+fn content_tiebreak(hash: &str) -> i64 {
+    i64::from_str_radix(hash.get(..15).unwrap_or("0"), 16).unwrap_or(0)
 }
 
 /// What to plan: the medium and filters; the profile names the conversion.
@@ -202,6 +259,17 @@ pub struct PlanSpec {
     pub partition: bool,
     pub timestamp: Timestamp,
     pub oversize: plan::Oversize,
+    /// The file system the plan is for: FAT32 (cards, sticks) or ISO 9660
+    /// (DVDs). `None`: ISO for `dvd-*` media, else FAT32.
+    pub fs: Option<Fs>,
+}
+
+/// File system of a plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Fs {
+    Fat32,
+    Iso,
 }
 
 impl Default for PlanSpec {
@@ -218,15 +286,25 @@ impl Default for PlanSpec {
             partition: true,
             timestamp: Timestamp::default(),
             oversize: plan::Oversize::Refuse,
+            fs: None,
         }
     }
 }
 
 /// A plan over every library item, and the items that could not be
 /// candidates.
-pub fn make_plan(lib: &Library, spec: &PlanSpec) -> Result<(Outcome, Vec<Skipped>), Error> {
-    let (candidates, skipped) = candidates(lib)?;
+pub fn make_plan(
+    drops: &Drops,
+    spec: &PlanSpec,
+    progress: &dyn Fn(usize, usize),
+) -> Result<(Outcome, Vec<Skipped>), Error> {
+    let (candidates, skipped) = drops.candidates(progress)?;
     let root_files = root_files(&candidates);
+    let fs = spec.fs.unwrap_or(if spec.medium.starts_with("dvd") {
+        Fs::Iso
+    } else {
+        Fs::Fat32
+    });
     let req = Request {
         candidates,
         medium: spec.medium.clone(),
@@ -235,7 +313,7 @@ pub fn make_plan(lib: &Library, spec: &PlanSpec) -> Result<(Outcome, Vec<Skipped
         include_any: spec.include_any.clone(),
         exclude: spec.exclude.clone(),
         margin_percent: spec.margin_percent,
-        profile: spec.profile.clone(),
+        profile: drops.profile.name.clone(),
         timestamp: spec.timestamp,
         oversize: spec.oversize,
         // No volume label: a label is one more thing a searcher reads.
@@ -243,23 +321,98 @@ pub fn make_plan(lib: &Library, spec: &PlanSpec) -> Result<(Outcome, Vec<Skipped
         partition: spec.partition,
         root_files,
     };
-    Ok((plan::plan(&req)?, skipped))
+    let outcome = match fs {
+        Fs::Fat32 => plan::plan(&req)?,
+        Fs::Iso => plan::plan_with(&req, &|bytes| {
+            crate::iso::IsoModel::new(bytes).map(|m| Box::new(m) as Box<dyn FsModel>)
+        })?,
+    };
+    Ok((outcome, skipped))
 }
 
-/// Index files reserved in the root, with bounds that hold for any subset
-/// of `candidates`.
-fn root_files(_candidates: &[Candidate]) -> Vec<RootFile> {
-    Vec::new()
+fn site_item(path: &[String], kind: baram_library::Kind, size: u64, f: SiteFacts) -> SiteItem {
+    SiteItem {
+        title: f.meta.title.clone(),
+        kind,
+        path: path.join("/"),
+        size,
+        series: f.series.cloned(),
+        episode: f.episode,
+        tags: f.tags.to_vec(),
+        lang: f.meta.lang.clone(),
+        duration_seconds: f.meta.duration_ms.map(|ms| ms.div_ceil(1000)),
+        description: None,
+    }
+}
+
+struct SiteFacts<'a> {
+    meta: &'a ItemMeta,
+    series: Option<&'a String>,
+    episode: Option<u32>,
+    tags: &'a [String],
+}
+
+/// The index files reserved in the root: each at the size it has when it
+/// lists every candidate, which bounds its size for any subset (data.js
+/// grows by each item's record; the rest are fixed). The build checks it.
+fn root_files(candidates: &[Candidate]) -> Vec<RootFile> {
+    let items: Vec<SiteItem> = candidates
+        .iter()
+        .map(|c| {
+            let path = [plan::kind_folder(c.kind).to_string(), c.name.clone()];
+            let mut tags = c.tags.clone();
+            tags.sort();
+            tags.dedup();
+            site_item(
+                &path,
+                c.kind,
+                c.size,
+                SiteFacts {
+                    meta: &c.meta,
+                    series: c.series.as_ref(),
+                    episode: c.series.as_ref().and(c.episode),
+                    tags: &tags,
+                },
+            )
+        })
+        .collect();
+    site::site_entries(&items, &SiteOptions::default())
+        .into_iter()
+        .filter_map(|e| match (e.path.last(), e.kind) {
+            (Some(name), EntryKind::File { size, .. }) => Some(RootFile {
+                name: name.clone(),
+                max_size: size,
+            }),
+            _ => None,
+        })
+        .collect()
 }
 
 /// The index files of a variant.
-fn site_entries(_plan: &Plan, _files: &[PlannedFile]) -> Vec<Entry> {
-    Vec::new()
+fn site_entries(files: &[PlannedFile]) -> Vec<Entry> {
+    let items: Vec<SiteItem> = files
+        .iter()
+        .map(|f| {
+            site_item(
+                &f.path,
+                f.kind,
+                f.size,
+                SiteFacts {
+                    meta: &f.meta,
+                    series: f.series.as_ref(),
+                    episode: f.episode,
+                    tags: &f.tags,
+                },
+            )
+        })
+        .collect();
+    site::site_entries(&items, &SiteOptions::default())
 }
 
 /// The volume of variant `k`, from the plan and the workspace alone. Every
 /// item must still have exactly the bytes the plan names.
-pub fn volume(plan: &Plan, k: usize, lib: &Library) -> Result<Volume, Error> {
+pub fn volume(plan: &Plan, k: usize, drops: &Drops) -> Result<Volume, Error> {
+    let lib = drops.lib;
     let v = plan
         .variants
         .get(k)
@@ -274,9 +427,10 @@ pub fn volume(plan: &Plan, k: usize, lib: &Library) -> Result<Volume, Error> {
             }
             Err(e) => return Err(e.into()),
         };
-        let p = prepare(lib, &item).map_err(|_| Error::ItemChanged {
+        let p = drops.prepare(&item).map_err(|reason| Error::ItemCannotGo {
             id: f.id,
             name: name.clone(),
+            reason,
         })?;
         if p.hash != f.meta.hash || p.size != f.size {
             return Err(Error::ItemChanged { id: f.id, name });
@@ -289,7 +443,7 @@ pub fn volume(plan: &Plan, k: usize, lib: &Library) -> Result<Volume, Error> {
             },
         });
     }
-    for e in site_entries(plan, &v.files) {
+    for e in site_entries(&v.files) {
         if let (Some(name), EntryKind::File { size, .. }) = (e.path.last(), &e.kind) {
             let max = plan
                 .root_files
@@ -321,6 +475,8 @@ pub fn volume(plan: &Plan, k: usize, lib: &Library) -> Result<Volume, Error> {
 pub enum Format {
     /// A FAT32 image of the plan's size (SD cards, USB sticks).
     Fat32,
+    /// An ISO 9660 + Joliet image (DVDs).
+    Iso,
     /// A folder tree (laptops).
     Dir,
 }
@@ -336,10 +492,10 @@ pub struct BuildReport {
     pub plan_hash: String,
 }
 
-/// Builds variant `k` of `plan` at `out`. `threads` (1 or more) changes
-/// how fast, never what is written. The output is written to a
-/// temporary sibling and renamed when complete, so an interrupted build
-/// leaves no half image under the final name.
+/// Builds variant `k` of `plan` at `out`, with the plan's profile. The
+/// output is written to a temporary sibling and renamed when complete, so
+/// an interrupted build leaves no half image under the final name.
+/// `threads` (1 or more) changes how fast, never what is written.
 pub fn build(
     plan: &Plan,
     k: usize,
@@ -348,7 +504,27 @@ pub fn build(
     out: &Path,
     threads: usize,
 ) -> Result<BuildReport, Error> {
-    let vol = volume(plan, k, lib)?;
+    let model = plan.capacity.fs.model.as_str();
+    let planned_iso = model.starts_with("iso");
+    match format {
+        Format::Fat32 if planned_iso => {
+            return Err(Error::WrongFormat {
+                planned: model.into(),
+                suggest: "iso",
+                wanted: "fat32",
+            });
+        }
+        Format::Iso if !planned_iso => {
+            return Err(Error::WrongFormat {
+                planned: model.into(),
+                suggest: "fat32",
+                wanted: "iso",
+            });
+        }
+        _ => {}
+    }
+    let drops = Drops::new(lib, &plan.profile)?;
+    let vol = volume(plan, k, &drops)?;
     let files = vol.entries.len();
     let bytes = match format {
         Format::Fat32 => {
@@ -363,12 +539,16 @@ pub fn build(
             })?;
             size
         }
-        Format::Dir => {
-            return Err(Error::Io {
-                path: out.to_path_buf(),
-                source: std::io::Error::other("folder output is not built yet"),
-            });
+        Format::Iso => {
+            let l = crate::iso::layout(&vol)?;
+            atomic_file(out, |f| {
+                crate::iso::write_image(&vol, &l, f)
+                    .map(|_| ())
+                    .map_err(Error::from)
+            })?;
+            l.image_size()
         }
+        Format::Dir => crate::dir::write_dir(&vol, out)?.bytes,
     };
     Ok(BuildReport {
         output: out.to_path_buf(),

@@ -777,7 +777,7 @@ const FOLDERS: usize = Kind::ALL.len();
 
 /// The folder of a kind on the volume.
 pub fn kind_folder(k: Kind) -> &'static str {
-    k.as_str()
+    crate::site::folder_for(k)
 }
 
 fn yes() -> bool {

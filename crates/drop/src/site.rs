@@ -79,6 +79,9 @@ pub fn folder_for(kind: Kind) -> &'static str {
 /// What [`file_names`] needs to know about one candidate.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NameInput {
+    /// A stable tie-breaker between items with the same series, episode and
+    /// title. Callers that must not depend on the order items were added in
+    /// pass one derived from the content (the drop job uses the hash).
     pub id: i64,
     pub kind: Kind,
     pub title: String,
