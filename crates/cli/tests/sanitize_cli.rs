@@ -98,6 +98,15 @@ fn demo_runs() {
     );
     assert_eq!(v["rejected"], 2, "the truncated JPEG and the unknown file");
     assert!(v["added"].as_u64().unwrap() >= 10);
+    // The drop: planned, built (image and folder with the catalogue), and
+    // written to two verified copies identical to the image.
+    assert_eq!(v["drop_ok"], true);
+    let demo = d.path().join("baram-demo");
+    let img = fs::read(demo.join("drop.img")).unwrap();
+    assert_eq!(fs::read(demo.join("copy-1.img")).unwrap(), img);
+    assert_eq!(fs::read(demo.join("copy-2.img")).unwrap(), img);
+    assert!(demo.join("drop-folder/index.html").is_file());
+    assert!(demo.join("drop-folder/video").is_dir());
     // A second run replaces its own folder.
     assert!(
         baram()
@@ -136,4 +145,10 @@ fn demo_without_ffmpeg_says_what_it_skipped() {
         String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
     assert!(text.contains("ffmpeg"), "{text}");
     assert!(text.contains("apt-get install ffmpeg"), "{text}");
+    // The drop is still built, without the media that needed conversion.
+    assert!(text.contains("skipped #"), "{text}");
+    let demo = d.path().join("baram-demo");
+    assert!(demo.join("drop.img").is_file());
+    assert!(demo.join("drop-folder/index.html").is_file());
+    assert!(demo.join("drop-folder/book").is_dir());
 }
