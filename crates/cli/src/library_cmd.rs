@@ -86,6 +86,10 @@ pub struct AddArgs {
     /// Keep ICC colour profiles in images.
     #[arg(long)]
     keep_icc: bool,
+    /// An SRT file with the video's subtitles (stored as a text item and
+    /// linked; drops burn it in or put it beside the video). One video only.
+    #[arg(long, value_name = "FILE.srt")]
+    subtitles: Option<PathBuf>,
 }
 
 pub fn init(ws: &Path, ctx: &Ctx) -> Result<ExitCode> {
@@ -271,7 +275,37 @@ fn add(a: &AddArgs, ws: &Path, ctx: &Ctx) -> Result<ExitCode> {
             files.len()
         );
     }
+    if a.subtitles.is_some() && files.len() != 1 {
+        anyhow::bail!(
+            "--subtitles: {} files given; subtitles go with exactly one video",
+            files.len()
+        );
+    }
     let mut lib = Library::open_writer(ws)?;
+    let subtitles = match &a.subtitles {
+        None => None,
+        Some(srt) => {
+            let opts = AddOptions {
+                lang: a.lang.clone(),
+                kind: Some(Kind::Text),
+                value: a.value,
+                ..AddOptions::default()
+            };
+            let id = match lib.add_file(srt, &opts) {
+                Ok(AddOutcome::Added { id, .. }) => id,
+                Ok(AddOutcome::Duplicate { existing_id, .. }) => existing_id,
+                Err(e) => {
+                    return Err(anyhow::Error::new(e)).with_context(|| {
+                        format!(
+                            "{}: the subtitles could not be added; nothing was added",
+                            srt.display()
+                        )
+                    });
+                }
+            };
+            Some(id)
+        }
+    };
     let mut sum = AddSummary::default();
     let reject = |sum: &mut AddSummary, path: &Path, e: &AddError| {
         file_error(path, e);
@@ -311,6 +345,15 @@ fn add(a: &AddArgs, ws: &Path, ctx: &Ctx) -> Result<ExitCode> {
         };
         match lib.add_file(path, &opts) {
             Ok(outcome) => {
+                if let Some(srt) = subtitles {
+                    let id = match &outcome {
+                        AddOutcome::Added { id, .. } => *id,
+                        AddOutcome::Duplicate { existing_id, .. } => *existing_id,
+                    };
+                    lib.set_subtitles(id, Some(srt))
+                        .with_context(|| format!("{}: --subtitles", path.display()))?;
+                    pb.suspend(|| ctx.say(format!("subtitles: item {srt} linked to item {id}")));
+                }
                 match &outcome {
                     AddOutcome::Added {
                         id,

@@ -620,3 +620,117 @@ fn without_ffmpeg_media_that_needs_it_is_skipped_and_the_rest_builds() {
         c
     });
 }
+
+/// A video added with --subtitles: `notel` burns them in (the SRT does not
+/// go as a text of its own, and the video differs from one without), `pc`
+/// puts the SRT beside the video under the same name.
+#[test]
+fn subtitles_burned_for_notel_and_beside_the_video_for_pc() {
+    need("ffmpeg", "ffmpeg");
+    let t = tempfile::tempdir().unwrap();
+    let video = t.path().join("사랑의 불시착 1화.mp4");
+    let st = Command::new("ffmpeg")
+        .args([
+            "-nostdin",
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=320x240:rate=10:duration=2",
+        ])
+        .args([
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=duration=2",
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
+            "-shortest",
+        ])
+        .arg(&video)
+        .output()
+        .unwrap();
+    assert!(
+        st.status.success(),
+        "{}",
+        String::from_utf8_lossy(&st.stderr)
+    );
+    let srt = t.path().join("자막.srt");
+    fs::write(&srt, "1\n00:00:00,000 --> 00:00:02,000\n평양에서 온 편지\n").unwrap();
+    let mut built = Vec::new();
+    for (ws_name, with_subs) in [("with", true), ("without", false)] {
+        let ws = t.path().join(ws_name);
+        ok({
+            let mut c = in_ws(&ws);
+            c.args(["-q", "init"]);
+            c
+        });
+        let mut c = in_ws(&ws);
+        c.args(["-q", "library", "add"]).arg(&video);
+        if with_subs {
+            c.arg("--subtitles").arg(&srt);
+        }
+        ok(c);
+        for profile in ["notel", "pc"] {
+            let plan = t.path().join(format!("{ws_name}-{profile}.json"));
+            ok({
+                let mut c = in_ws(&ws);
+                c.args([
+                    "-q",
+                    "drop",
+                    "plan",
+                    "--medium",
+                    "40000000",
+                    "--profile",
+                    profile,
+                    "-o",
+                ])
+                .arg(&plan);
+                c
+            });
+            let dir = t.path().join(format!("{ws_name}-{profile}"));
+            ok({
+                let mut c = in_ws(&ws);
+                c.args(["-q", "drop", "build", "--format", "dir"])
+                    .arg(&plan)
+                    .arg("-o")
+                    .arg(&dir);
+                c
+            });
+            let mut names: Vec<String> = fs::read_dir(dir.join("video"))
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+                .collect();
+            names.sort();
+            assert!(
+                !dir.join("text").exists(),
+                "the SRT is not a text of its own"
+            );
+            built.push((ws_name, profile, dir, names));
+        }
+    }
+    let find = |w: &str, p: &str| built.iter().find(|b| b.0 == w && b.1 == p).unwrap();
+    let (_, _, notel_dir, notel) = find("with", "notel");
+    assert_eq!(notel, &vec!["01 사랑의 불시착 1화.avi".to_string()]);
+    let (_, _, plain_dir, _) = find("without", "notel");
+    let a = fs::read(notel_dir.join("video").join(&notel[0])).unwrap();
+    let b = fs::read(plain_dir.join("video").join(&notel[0])).unwrap();
+    assert_ne!(a, b, "burned-in subtitles change the video");
+    let (_, _, pc_dir, pc) = find("with", "pc");
+    assert_eq!(
+        pc,
+        &vec![
+            "01 사랑의 불시착 1화.mp4".to_string(),
+            "01 사랑의 불시착 1화.srt".to_string()
+        ]
+    );
+    let srt_out = fs::read_to_string(pc_dir.join("video/01 사랑의 불시착 1화.srt")).unwrap();
+    assert!(srt_out.contains("평양에서 온 편지"), "{srt_out}");
+    let (_, _, _, pc_plain) = find("without", "pc");
+    assert_eq!(pc_plain, &vec!["01 사랑의 불시착 1화.mp4".to_string()]);
+}

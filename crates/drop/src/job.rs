@@ -96,6 +96,17 @@ pub struct Prepared {
     pub hash: String,
     /// File extension on the volume, lowercase, without the dot.
     pub ext: String,
+    /// Files that go beside it (a `pc` video's SRT).
+    pub sidecars: Vec<PreparedSidecar>,
+}
+
+/// A file beside an item on the volume.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreparedSidecar {
+    pub path: PathBuf,
+    pub size: u64,
+    pub hash: String,
+    pub ext: String,
 }
 
 /// A workspace and the profile its drops are converted for: where items'
@@ -143,12 +154,29 @@ impl<'a> Drops<'a> {
                 item.status
             ));
         }
+        // A video's subtitles: the SRT item it names, as cleaned and stored.
+        let subtitles = match (item.kind, item.subtitles) {
+            (baram_library::Kind::Video, Some(sid)) => {
+                let srt = self
+                    .lib
+                    .get(sid)
+                    .map_err(|e| format!("its subtitles: {e}"))?;
+                if srt.status != "ok" {
+                    return Err(format!(
+                        "its subtitles (item {sid}) are {}: run `baram library check`",
+                        srt.status
+                    ));
+                }
+                Some(self.lib.blob_path(&srt.hash))
+            }
+            _ => None,
+        };
         let action = convert::plan_item(
             &self.profile,
             item.kind,
             &item.format,
             item.media.as_ref(),
-            false,
+            subtitles.is_some(),
         );
         if let Action::Unsupported { reason } = &action {
             return Err(format!("profile {}: {reason}", self.profile.name));
@@ -157,7 +185,7 @@ impl<'a> Drops<'a> {
         let input = convert::Input {
             path: &blob,
             hash: &item.hash,
-            subtitles: None,
+            subtitles: subtitles.as_deref(),
         };
         let c = convert::convert(&input, &action, &self.cache_dir, &self.convert).map_err(|e| {
             e.to_string()
@@ -176,6 +204,16 @@ impl<'a> Drops<'a> {
             size: c.size,
             hash: c.hash,
             ext,
+            sidecars: c
+                .sidecars
+                .into_iter()
+                .map(|s| PreparedSidecar {
+                    path: s.path,
+                    size: s.size,
+                    hash: s.hash,
+                    ext: s.extension,
+                })
+                .collect(),
         })
     }
 
@@ -200,6 +238,13 @@ impl<'a> Drops<'a> {
             }
             progress(i + 1, total);
         }
+        // Subtitles travel with their video (burned in or beside it), not as
+        // texts of their own.
+        let attached: std::collections::HashSet<i64> = ready
+            .iter()
+            .filter_map(|(item, _)| item.subtitles)
+            .collect();
+        ready.retain(|(item, _)| !attached.contains(&item.id));
         let inputs: Vec<NameInput> = ready
             .iter()
             .map(|(item, p)| NameInput {
@@ -234,6 +279,15 @@ impl<'a> Drops<'a> {
                         .and_then(|m| m.duration_s)
                         .map(|s| (s * 1000.0).round() as u64),
                 },
+                sidecars: p
+                    .sidecars
+                    .iter()
+                    .map(|s| plan::Sidecar {
+                        ext: s.ext.clone(),
+                        size: s.size,
+                        hash: s.hash.clone(),
+                    })
+                    .collect(),
             })
             .collect();
         Ok((cands, skipped))
@@ -432,8 +486,22 @@ pub fn volume(plan: &Plan, k: usize, drops: &Drops) -> Result<Volume, Error> {
             name: name.clone(),
             reason,
         })?;
-        if p.hash != f.meta.hash || p.size != f.size {
+        let same_sidecars = p.sidecars.len() == f.sidecars.len()
+            && p.sidecars
+                .iter()
+                .zip(&f.sidecars)
+                .all(|(a, b)| a.hash == b.hash && a.size == b.size);
+        if p.hash != f.meta.hash || p.size != f.size || !same_sidecars {
             return Err(Error::ItemChanged { id: f.id, name });
+        }
+        for (sc, planned) in p.sidecars.iter().zip(&f.sidecars) {
+            entries.push(Entry {
+                path: planned.path.clone(),
+                kind: EntryKind::File {
+                    size: planned.size,
+                    source: Source::Path(sc.path.clone()),
+                },
+            });
         }
         entries.push(Entry {
             path: f.path.clone(),

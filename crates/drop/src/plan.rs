@@ -394,6 +394,39 @@ pub struct Candidate {
     /// Carried into the plan unchanged: what the build and the index need.
     #[serde(default)]
     pub meta: ItemMeta,
+    /// Files that go beside this one, in the same folder, named like it
+    /// with another extension (a video's `.srt`). They go with it or not at
+    /// all, and their space counts.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sidecars: Vec<Sidecar>,
+}
+
+/// A file that travels with a candidate (see [`Candidate::sidecars`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sidecar {
+    /// Extension, without the dot (`srt`).
+    pub ext: String,
+    pub size: u64,
+    /// BLAKE3 (hex) of its bytes.
+    pub hash: String,
+}
+
+impl Candidate {
+    /// The on-volume names of its sidecars: its name with each extension.
+    pub fn sidecar_names(&self) -> Vec<String> {
+        sidecar_names(&self.name, &self.sidecars)
+    }
+}
+
+fn sidecar_names(name: &str, sidecars: &[Sidecar]) -> Vec<String> {
+    let stem = match name.rfind('.') {
+        Some(i) if i > 0 => &name[..i],
+        _ => name,
+    };
+    sidecars
+        .iter()
+        .map(|s| format!("{stem}.{}", s.ext))
+        .collect()
 }
 
 /// Facts about an item that the planner does not use but the plan records,
@@ -426,6 +459,7 @@ impl Candidate {
             kind,
             name: format!("{id}.bin"),
             meta: ItemMeta::default(),
+            sidecars: Vec::new(),
         }
     }
 }
@@ -534,6 +568,25 @@ pub struct PlannedFile {
     pub tags: Vec<String>,
     #[serde(default)]
     pub meta: ItemMeta,
+    /// Files beside it (same folder), in the order of the candidate's.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sidecars: Vec<PlannedSidecar>,
+}
+
+/// A sidecar on the volume.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlannedSidecar {
+    pub path: Vec<String>,
+    pub size: u64,
+    pub hash: String,
+}
+
+impl PlannedFile {
+    /// Its path and size, and every sidecar's.
+    pub fn all_files(&self) -> impl Iterator<Item = (&Vec<String>, u64)> {
+        std::iter::once((&self.path, self.size))
+            .chain(self.sidecars.iter().map(|s| (&s.path, s.size)))
+    }
 }
 
 /// One variant: a full volume.
@@ -636,6 +689,13 @@ impl Plan {
                 }
                 put(&f.size.to_le_bytes());
                 put(f.meta.hash.as_bytes());
+                for sc in &f.sidecars {
+                    for c in &sc.path {
+                        put(c.as_bytes());
+                    }
+                    put(&sc.size.to_le_bytes());
+                    put(sc.hash.as_bytes());
+                }
             }
         }
         for r in &self.root_files {
@@ -647,25 +707,34 @@ impl Plan {
         u32::from_le_bytes([b[0], b[1], b[2], b[3]])
     }
 
-    /// The volume tree of variant `k`, with each item's bytes from `source`.
+    /// The volume tree of variant `k`, with each item's bytes from
+    /// `source(file, None)` and each sidecar's from `source(file, Some(sidecar))`.
     pub fn volume(
         &self,
         k: usize,
         label: &str,
-        mut source: impl FnMut(&PlannedFile) -> Source,
+        mut source: impl FnMut(&PlannedFile, Option<&PlannedSidecar>) -> Source,
     ) -> Result<Volume, Error> {
         let v = self.variants.get(k).ok_or(Error::NoVariant(k))?;
-        let entries = v
-            .files
-            .iter()
-            .map(|f| Entry {
+        let mut entries = Vec::new();
+        for f in &v.files {
+            entries.push(Entry {
                 path: f.path.clone(),
                 kind: EntryKind::File {
                     size: f.size,
-                    source: source(f),
+                    source: source(f, None),
                 },
-            })
-            .collect();
+            });
+            for sc in &f.sidecars {
+                entries.push(Entry {
+                    path: sc.path.clone(),
+                    kind: EntryKind::File {
+                        size: sc.size,
+                        source: source(f, Some(sc)),
+                    },
+                });
+            }
+        }
         Ok(Volume {
             label: label.to_string(),
             timestamp: self.timestamp,
@@ -1200,14 +1269,16 @@ pub fn plan_with(
                 series: s.clone(),
             });
         }
-        let key = (folder_of(c.kind), c.name.to_lowercase());
-        if let Some(a) = names.insert(key, c.id) {
-            return Err(Error::DuplicateName {
-                a,
-                b: c.id,
-                folder: c.kind.as_str().to_string(),
-                name: c.name.clone(),
-            });
+        for name in std::iter::once(c.name.clone()).chain(c.sidecar_names()) {
+            let key = (folder_of(c.kind), name.to_lowercase());
+            if let Some(a) = names.insert(key, c.id) {
+                return Err(Error::DuplicateName {
+                    a,
+                    b: c.id,
+                    folder: c.kind.as_str().to_string(),
+                    name,
+                });
+            }
         }
     }
 
@@ -1320,13 +1391,13 @@ pub fn plan_with(
     let make_group = |key: String, members: Vec<usize>| {
         let files: Vec<(usize, u64, u64)> = members
             .iter()
-            .map(|&i| {
+            .flat_map(|&i| {
                 let c = eligible[i];
-                (
-                    folder_of(c.kind),
-                    model.file_data_bytes(c.size),
-                    model.entry_bytes(&c.name),
-                )
+                let f = folder_of(c.kind);
+                std::iter::once((f, model.file_data_bytes(c.size), model.entry_bytes(&c.name)))
+                    .chain(c.sidecars.iter().zip(c.sidecar_names()).map(move |(s, n)| {
+                        (f, model.file_data_bytes(s.size), model.entry_bytes(&n))
+                    }))
             })
             .collect();
         Group {
@@ -1446,6 +1517,16 @@ pub fn plan_with(
                         t
                     },
                     meta: c.meta.clone(),
+                    sidecars: c
+                        .sidecars
+                        .iter()
+                        .zip(c.sidecar_names())
+                        .map(|(s, n)| PlannedSidecar {
+                            path: vec![kind_folder(c.kind).to_string(), n],
+                            size: s.size,
+                            hash: s.hash.clone(),
+                        })
+                        .collect(),
                 }
             })
             .collect();
@@ -1453,7 +1534,7 @@ pub fn plan_with(
         // Final check, exact and from scratch.
         let layout: Vec<(Vec<String>, u64)> = files
             .iter()
-            .map(|f| (f.path.clone(), f.size))
+            .flat_map(|f| f.all_files().map(|(p, n)| (p.clone(), n)))
             .chain(
                 root_files
                     .iter()
@@ -1473,7 +1554,11 @@ pub fn plan_with(
                 ctx.total(&u)
             )));
         }
-        let data_bytes: u64 = files.iter().map(|f| model.file_data_bytes(f.size)).sum();
+        let data_bytes: u64 = files
+            .iter()
+            .flat_map(|f| f.all_files())
+            .map(|(_, n)| model.file_data_bytes(n))
+            .sum();
         let series: BTreeSet<String> = files.iter().filter_map(|f| f.series.clone()).collect();
         let series: Vec<String> = series.into_iter().collect();
         summaries.push(ChosenSummary {
@@ -1493,7 +1578,11 @@ pub fn plan_with(
             lp_bound: bound,
             proven_optimal: optimal,
             files_count: files.len() as u64,
-            file_bytes: files.iter().map(|f| f.size).sum(),
+            file_bytes: files
+                .iter()
+                .flat_map(|f| f.all_files())
+                .map(|(_, n)| n)
+                .sum(),
             data_bytes,
             directory_bytes: used - data_bytes,
             used_bytes: used,

@@ -605,7 +605,7 @@ fn planned_dvd_fits() {
     let plan = &out.plan;
     assert!(!plan.variants[0].files.is_empty());
     let vol = plan
-        .volume(0, "DVD", |f| {
+        .volume(0, "DVD", |f, _| {
             Source::Bytes(Arc::new(vec![1u8; f.size as usize]))
         })
         .unwrap();

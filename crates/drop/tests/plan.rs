@@ -512,14 +512,14 @@ fn deterministic_json_and_hash() {
     ));
     // The volume tree carries the plan's timestamp and serial.
     let vol = a
-        .volume(1, "BARAM", |_| {
+        .volume(1, "BARAM", |_, _| {
             baram_drop::tree::Source::Bytes(std::sync::Arc::new(Vec::new()))
         })
         .unwrap();
     assert_eq!(vol.serial, a.volume_serial(1));
     assert_eq!(vol.timestamp, baram_drop::tree::Timestamp::default());
     assert_eq!(vol.entries.len(), a.variants[1].files.len());
-    assert!(a.volume(2, "X", |_| unreachable!()).is_err());
+    assert!(a.volume(2, "X", |_, _| unreachable!()).is_err());
 }
 
 #[test]
@@ -890,8 +890,9 @@ fn plans_match_the_writers_layout() {
         let image = p.capacity.fs.volume_bytes;
         for (k, v) in p.variants.iter().enumerate() {
             let mut vol = p
-                .volume(k, "", |f| {
-                    Source::Bytes(std::sync::Arc::new(vec![0; f.size as usize]))
+                .volume(k, "", |f, sc| {
+                    let n = sc.map_or(f.size, |s| s.size);
+                    Source::Bytes(std::sync::Arc::new(vec![0; n as usize]))
                 })
                 .unwrap();
             for r in &p.root_files {

@@ -50,6 +50,11 @@ const MIGRATIONS: &[&str] = &[
         tokenize = 'trigram'
     );
     "#,
+    // 2: an item (a video) may name another item (a text, SRT) as its
+    // subtitles; drops burn them in or put them beside the video.
+    r#"
+    ALTER TABLE items ADD COLUMN subtitles INTEGER REFERENCES items(id) ON DELETE SET NULL;
+    "#,
 ];
 
 pub(crate) fn open(path: &Path, create: bool) -> rusqlite::Result<Connection> {

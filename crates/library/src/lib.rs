@@ -54,6 +54,14 @@ pub enum Error {
         "the catalog was written by a newer baram (schema {found}, this one knows {known}); upgrade baram"
     )]
     TooNew { found: u32, known: u32 },
+    #[error(
+        "{path}: the catalog is from an older baram (schema {found}, this one writes {known}); upgrade it with `baram --workspace {path} init` (it keeps every item)"
+    )]
+    TooOld {
+        path: PathBuf,
+        found: u32,
+        known: u32,
+    },
     #[error("no item with id {0} (see `baram library list`)")]
     NotFound(i64),
     #[error("{0}")]
@@ -141,6 +149,8 @@ pub struct Item {
     pub sanitized: bool,
     pub status: String,
     pub added_at: i64,
+    /// The item holding this video's subtitles (an SRT text item), if any.
+    pub subtitles: Option<i64>,
 }
 
 /// Options for [`Library::add_file`].
@@ -374,6 +384,12 @@ impl Library {
         }
         if write {
             catalog::migrate(&mut conn)?;
+        } else if version < catalog::latest() {
+            return Err(Error::TooOld {
+                path: root.to_path_buf(),
+                found: version,
+                known: catalog::latest(),
+            });
         }
         let lib = Library {
             root: root.to_path_buf(),
@@ -636,7 +652,8 @@ impl Library {
 
     const ITEM_COLUMNS: &'static str = "id, hash, original_hash, size, title, file_name, lang, kind, format, mime, value,
          series, episode, media, findings, sanitized, status, added_at,
-         (SELECT group_concat(tag, ',') FROM (SELECT tag FROM tags WHERE item_id = items.id ORDER BY tag))";
+         (SELECT group_concat(tag, ',') FROM (SELECT tag FROM tags WHERE item_id = items.id ORDER BY tag)),
+         subtitles";
 
     fn row_to_item(r: &rusqlite::Row<'_>) -> rusqlite::Result<Item> {
         let kind: String = r.get(7)?;
@@ -665,7 +682,35 @@ impl Library {
             sanitized: r.get(15)?,
             status: r.get(16)?,
             added_at: r.get(17)?,
+            subtitles: r.get(19)?,
         })
+    }
+
+    /// Names item `subtitles` (a text item: SRT) as the subtitles of item
+    /// `video` (a video), or clears the link with `None`.
+    pub fn set_subtitles(&mut self, video: i64, subtitles: Option<i64>) -> Result<Item, Error> {
+        self.need_writer()?;
+        let v = self.get(video)?;
+        if v.kind != Kind::Video {
+            return Err(Error::Invalid(format!(
+                "item {video} is {}, not a video: only videos take subtitles",
+                v.kind
+            )));
+        }
+        if let Some(s) = subtitles {
+            let t = self.get(s)?;
+            if t.kind != Kind::Text {
+                return Err(Error::Invalid(format!(
+                    "item {s} is {}, not a text: subtitles are an SRT file added as text",
+                    t.kind
+                )));
+            }
+        }
+        self.conn.execute(
+            "UPDATE items SET subtitles = ?2 WHERE id = ?1",
+            rusqlite::params![video, subtitles],
+        )?;
+        self.get(video)
     }
 
     /// One item by id.

@@ -367,3 +367,78 @@ fn refused_by_sanitizer_is_not_stored() {
         "nothing written for a refused file"
     );
 }
+
+/// A video can name a text item (SRT) as its subtitles; removing the SRT
+/// clears the link; only videos take subtitles, only texts are subtitles.
+#[test]
+fn subtitles_link_a_video_to_a_text_item() {
+    let d = tempfile::tempdir().unwrap();
+    let ws = d.path().join("ws");
+    let mut lib = Library::init(&ws).unwrap();
+    let srt = added_id(
+        lib.add_bytes(
+            b"1\n00:00:01,000 --> 00:00:02,000\n\xec\x95\x88\xeb\x85\x95\n",
+            "a.srt",
+            &opts(),
+        )
+        .unwrap(),
+    );
+    let other = added_id(
+        lib.add_bytes("다른 글".as_bytes(), "b.txt", &opts())
+            .unwrap(),
+    );
+    let video = added_id(
+        lib.add_bytes(
+            "not really a video".as_bytes(),
+            "v.txt",
+            &AddOptions {
+                kind: Some(Kind::Video),
+                ..opts()
+            },
+        )
+        .unwrap(),
+    );
+    assert_eq!(lib.get(video).unwrap().subtitles, None);
+    assert_eq!(
+        lib.set_subtitles(video, Some(srt)).unwrap().subtitles,
+        Some(srt)
+    );
+    assert!(
+        lib.set_subtitles(srt, Some(other)).is_err(),
+        "a text takes no subtitles"
+    );
+    assert!(
+        lib.set_subtitles(video, Some(video)).is_err(),
+        "a video is no subtitle"
+    );
+    assert!(lib.set_subtitles(video, Some(9999)).is_err());
+    lib.remove(srt).unwrap();
+    assert_eq!(lib.get(video).unwrap().subtitles, None);
+}
+
+/// A catalog written by the previous schema: readers refuse it with the
+/// command that upgrades it, and `init` upgrades it keeping every item.
+#[test]
+fn older_catalog_is_upgraded_by_init_not_by_readers() {
+    let d = tempfile::tempdir().unwrap();
+    let ws = d.path().join("ws");
+    let mut lib = Library::init(&ws).unwrap();
+    let id = added_id(
+        lib.add_bytes("평양 소식".as_bytes(), "a.txt", &opts())
+            .unwrap(),
+    );
+    drop(lib);
+    let c = rusqlite::Connection::open(ws.join("catalog.sqlite")).unwrap();
+    c.execute_batch("ALTER TABLE items DROP COLUMN subtitles; PRAGMA user_version = 1;")
+        .unwrap();
+    drop(c);
+    let err = Library::open(&ws)
+        .err()
+        .expect("an old catalog is refused by a reader");
+    assert!(err.to_string().contains("init"), "{err}");
+    let lib = Library::init(&ws).unwrap();
+    assert_eq!(lib.get(id).unwrap().title, "a");
+    assert_eq!(lib.get(id).unwrap().subtitles, None);
+    drop(lib);
+    assert!(Library::open(&ws).is_ok());
+}
