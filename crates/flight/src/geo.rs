@@ -408,6 +408,14 @@ fn in_box(lat: f64, lon: f64) -> bool {
 /// sea, or [`Area::Outside`] for points outside [`DATA_BOX`] and for NaN or
 /// infinite coordinates. Exact with respect to the embedded 1:10m polygons
 /// (see the module documentation), O(1) for most points. Never panics.
+///
+/// ```
+/// use baram_flight::geo::{area_at, Area};
+/// assert_eq!(area_at(39.0392, 125.7625), Area::Prk); // Pyongyang
+/// assert_eq!(area_at(37.9700, 124.6300), Area::Kor); // Baengnyeong-do
+/// assert_eq!(area_at(36.5, 124.0), Area::Sea); // Yellow Sea
+/// assert_eq!(area_at(f64::NAN, 125.0), Area::Outside);
+/// ```
 pub fn area_at(lat: f64, lon: f64) -> Area {
     if !in_box(lat, lon) {
         return Area::Outside;
