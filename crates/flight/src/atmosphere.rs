@@ -40,14 +40,31 @@ pub struct Air {
 /// ρ = p / (0.2869 (T + 273.1)) kg/m³ (p in kPa). Note the fit's 273.1, not
 /// 273.15.
 pub fn nasa_glenn(h: f64) -> Air {
-    let (t_c, p_kpa) = if h > 25_000.0 {
-        let t = -131.21 + 0.00299 * h;
-        (t, 2.488 * ((t + 273.1) / 216.6).powf(-11.388))
+    let layer = if h > 25_000.0 {
+        2
     } else if h > 11_000.0 {
-        (-56.46, 22.65 * (1.73 - 0.000157 * h).exp())
+        1
     } else {
-        let t = 15.04 - 0.00649 * h;
-        (t, 101.29 * ((t + 273.1) / 288.08).powf(5.256))
+        0
+    };
+    nasa_glenn_in_layer(h, layer)
+}
+
+/// The NASA Glenn fit's formula for one layer (0 troposphere, 1 lower
+/// stratosphere, 2 upper stratosphere, as in [`nasa_glenn`]) evaluated at
+/// `h` whether or not `h` lies in it: the smooth continuation the integrator
+/// uses inside a step that ends on a layer bound.
+pub fn nasa_glenn_in_layer(h: f64, layer: usize) -> Air {
+    let (t_c, p_kpa) = match layer {
+        0 => {
+            let t = 15.04 - 0.00649 * h;
+            (t, 101.29 * ((t + 273.1) / 288.08).powf(5.256))
+        }
+        1 => (-56.46, 22.65 * (1.73 - 0.000157 * h).exp()),
+        _ => {
+            let t = -131.21 + 0.00299 * h;
+            (t, 2.488 * ((t + 273.1) / 216.6).powf(-11.388))
+        }
     };
     Air {
         temperature_k: t_c + 273.1,
@@ -99,17 +116,10 @@ pub const ISA_TOP_M: f64 = 84_852.0;
 pub const ISA_LAYER_BOUNDS_M: [f64; 6] =
     [11_000.0, 20_000.0, 32_000.0, 47_000.0, 51_000.0, 71_000.0];
 
+/// The index of the ISA layer that contains `h` (0 below 11 km, ...).
 #[inline]
-fn isa_layer(h: f64) -> (f64, f64, f64, f64) {
-    let mut layer = ISA_LAYERS[0];
-    for l in ISA_LAYERS.iter().skip(1) {
-        if h >= l.0 {
-            layer = *l;
-        } else {
-            break;
-        }
-    }
-    layer
+pub fn isa_layer_of(h: f64) -> usize {
+    ISA_LAYER_BOUNDS_M.iter().filter(|&&b| h >= b).count()
 }
 
 /// The US Standard Atmosphere 1976 at geopotential altitude `h` (m).
@@ -119,7 +129,14 @@ fn isa_layer(h: f64) -> (f64, f64, f64, f64) {
 /// troposphere formula continues; above [`ISA_TOP_M`] the last layer does
 /// (the standard ends there; balloons do not get near it).
 pub fn isa(h: f64) -> Air {
-    let (hb, tb, lapse, pb) = isa_layer(h);
+    isa_in_layer(h, isa_layer_of(h))
+}
+
+/// The formulas of ISA layer `layer` (see [`isa_layer_of`]) evaluated at
+/// `h` whether or not `h` lies in it: the smooth continuation the integrator
+/// uses inside a step that ends on a layer bound.
+pub fn isa_in_layer(h: f64, layer: usize) -> Air {
+    let (hb, tb, lapse, pb) = ISA_LAYERS[layer.min(ISA_LAYERS.len() - 1)];
     let t = tb + lapse * (h - hb);
     let p = if lapse == 0.0 {
         pb * (-GMR * (h - hb) / tb).exp()
@@ -137,7 +154,13 @@ pub fn isa(h: f64) -> Air {
 /// + L), in metres (about 6.3 km in the lower stratosphere).
 #[inline]
 pub fn isa_density_scale_height(h: f64) -> f64 {
-    let (hb, tb, lapse, _) = isa_layer(h);
+    isa_density_scale_height_in_layer(h, isa_layer_of(h))
+}
+
+/// [`isa_density_scale_height`] with the formulas of one layer.
+#[inline]
+pub fn isa_density_scale_height_in_layer(h: f64, layer: usize) -> f64 {
+    let (hb, tb, lapse, _) = ISA_LAYERS[layer.min(ISA_LAYERS.len() - 1)];
     (tb + lapse * (h - hb)) / (GMR + lapse)
 }
 

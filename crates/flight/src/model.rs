@@ -990,13 +990,25 @@ enum Vertical {
 }
 
 impl Vertical {
+    /// The rate at `h` with the atmosphere formulas of layer `layer` (a
+    /// step never leaves the layer it starts in: it is cut at the bounds).
     #[inline]
-    fn rate(self, h: f64) -> f64 {
+    fn rate(self, h: f64, layer: usize) -> f64 {
         match self {
             Vertical::Constant(w) => w,
-            Vertical::Balloon { k } => k * atmosphere::isa(h).density_kg_m3.powf(-1.0 / 6.0),
-            Vertical::Leak { k_per_s } => -k_per_s * atmosphere::isa_density_scale_height(h),
-            Vertical::Drag { c } => -c / atmosphere::nasa_glenn_density(h).sqrt(),
+            Vertical::Balloon { k } => {
+                k * atmosphere::isa_in_layer(h, layer)
+                    .density_kg_m3
+                    .powf(-1.0 / 6.0)
+            }
+            Vertical::Leak { k_per_s } => {
+                -k_per_s * atmosphere::isa_density_scale_height_in_layer(h, layer)
+            }
+            Vertical::Drag { c } => {
+                -c / atmosphere::nasa_glenn_in_layer(h, layer)
+                    .density_kg_m3
+                    .sqrt()
+            }
         }
     }
 
@@ -1009,17 +1021,35 @@ impl Vertical {
         }
     }
 
-    /// The RK4 stage altitudes and rates of a step of length `dt` from `h`,
-    /// and the altitude at its end.
+    /// The layer a step from `h` moves through: on a bound, the one on the
+    /// side the motion goes to.
+    #[inline]
+    fn layer(self, h: f64) -> usize {
+        let rising = match self {
+            Vertical::Constant(w) => w > 0.0,
+            Vertical::Balloon { .. } => true,
+            Vertical::Leak { .. } | Vertical::Drag { .. } => false,
+        };
+        let b = self.breaks();
+        if rising {
+            b.iter().filter(|&&x| h >= x).count()
+        } else {
+            b.iter().filter(|&&x| h > x).count()
+        }
+    }
+
+    /// The RK4 stage altitudes of a step of length `dt` from `h`, and the
+    /// altitude at its end.
     #[inline]
     fn stages(self, h: f64, dt: f64) -> ([f64; 4], f64) {
-        let w1 = self.rate(h);
+        let layer = self.layer(h);
+        let w1 = self.rate(h, layer);
         let h2 = h + 0.5 * dt * w1;
-        let w2 = self.rate(h2);
+        let w2 = self.rate(h2, layer);
         let h3 = h + 0.5 * dt * w2;
-        let w3 = self.rate(h3);
+        let w3 = self.rate(h3, layer);
         let h4 = h + dt * w3;
-        let w4 = self.rate(h4);
+        let w4 = self.rate(h4, layer);
         (
             [h, h2, h3, h4],
             h + dt / 6.0 * (w1 + 2.0 * w2 + 2.0 * w3 + w4),
