@@ -29,7 +29,7 @@
 //!   `make_drag_descent`, v = −1.1045 v_sea / √ρ(h) with ρ from the NASA
 //!   Glenn atmosphere ([`crate::atmosphere::nasa_glenn`]). 1.1045 ≈ √1.22
 //!   (1.10454): the rate is v_sea where ρ = 1.22 kg/m³; at h = 0 the NASA
-//!   fit has ρ = 1.2252, so the rate there is 0.9979 v_sea.
+//!   fit has ρ = 1.2266, so the rate there is 0.9973 v_sea.
 //! * Balloon physics ([`Ascent::Balloon`]), after ASTRA and the CUSF burst
 //!   calculator: a closed latex balloon whose gas has the ambient pressure and
 //!   temperature (ISA, [`crate::atmosphere::isa`]). The gas amount n follows
