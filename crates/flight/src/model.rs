@@ -1167,14 +1167,13 @@ impl Run<'_> {
             }
             if let Some((x, is_target)) = hit {
                 let tau = self.time_to(s.h, x, dt);
-                s = self.rk4(s, tau)?;
-                s.h = x;
+                s = self.rk4(s, tau, Some(x))?;
                 if is_target {
                     return Ok((s, End::Altitude));
                 }
                 continue;
             }
-            s = self.rk4(s, dt)?;
+            s = self.rk4(s, dt, None)?;
             if t_next == t_stop {
                 if t_end.is_some_and(|t| t <= self.t_limit) {
                     return Ok((s, End::Time));
@@ -1231,8 +1230,21 @@ impl Run<'_> {
 
     /// One RK4 step of the full state.
     #[inline]
-    fn rk4(&self, s: State, dt: f64) -> Result<State, Error> {
-        let (hs, h_end) = self.vertical.stages(s.h, dt);
+    /// `end`: the altitude the step is known to end at (a root-found
+    /// phase end or layer bound), which then replaces the RK4 altitude that
+    /// differs from it by the root finder's tolerance.
+    fn rk4(&self, s: State, dt: f64, end: Option<f64>) -> Result<State, Error> {
+        let (mut hs, h_rk4) = self.vertical.stages(s.h, dt);
+        let h_end = end.unwrap_or(h_rk4);
+        // The motion within a step is monotone, so the true altitude stays
+        // between the step's ends; an RK4 stage may overshoot them by a
+        // hair (below the ground at a landing, above a float altitude).
+        // Winds are looked up inside the range, so that a field whose data
+        // ends there is not asked for air the flight never reaches.
+        let (lo, hi) = (s.h.min(h_end), s.h.max(h_end));
+        for h in &mut hs {
+            *h = h.clamp(lo, hi);
+        }
         let half = 0.5 * dt;
         let (a1, b1) = self.deriv(s.t, s.lat, s.lon, hs[0])?;
         let (a2, b2) = self.deriv(s.t + half, s.lat + half * a1, s.lon + half * b1, hs[1])?;
@@ -1241,7 +1253,7 @@ impl Run<'_> {
         let lat = s.lat + dt / 6.0 * (a1 + 2.0 * a2 + 2.0 * a3 + a4);
         let lon = s.lon + dt / 6.0 * (b1 + 2.0 * b2 + 2.0 * b3 + b4);
         let t = s.t + dt;
-        if !(lat.abs() <= MAX_ABS_LAT) {
+        if lat.is_nan() || lat.abs() > MAX_ABS_LAT {
             return Err(Error::NearPole {
                 t_unix_s: t,
                 lat_deg: lat,
@@ -1258,7 +1270,7 @@ impl Run<'_> {
     /// dlat/dt and dlon/dt in degrees per second.
     #[inline]
     fn deriv(&self, t: f64, lat: f64, lon: f64, h: f64) -> Result<(f64, f64), Error> {
-        if !(lat.abs() <= MAX_ABS_LAT) {
+        if lat.is_nan() || lat.abs() > MAX_ABS_LAT {
             return Err(Error::NearPole {
                 t_unix_s: t,
                 lat_deg: lat,

@@ -702,7 +702,7 @@ fn leaflet_rates_fill_the_spread_uniformly() {
     let min = rates.iter().copied().fold(f64::INFINITY, f64::min);
     let max = rates.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     assert!((mean - 2.0).abs() < 0.005, "{mean}");
-    assert!(min >= 1.5 && min < 1.501 && max <= 2.5 && max > 2.499);
+    assert!((1.5..1.501).contains(&min) && max <= 2.5 && max > 2.499);
     // Uniform: a quarter of the draws in each quarter of the range.
     let q = rates.iter().filter(|&&r| r < 1.75).count() as f64 / rates.len() as f64;
     assert!((q - 0.25).abs() < 0.01, "{q}");
@@ -1014,4 +1014,38 @@ fn the_trajectory_is_well_formed() {
         assert!((k - k.round()).abs() < 1e-9);
     }
     assert_eq!(traj.ground().describe(), "sea level (no elevation model)");
+}
+
+/// Data from 0 m to exactly the float altitude: the model never asks for
+/// wind below the ground or above the float (RK4 stages overshoot by a hair
+/// at a phase end; lookups stay within the step's altitude range).
+struct Strict {
+    top: f64,
+}
+
+impl WindField for Strict {
+    fn wind(&self, _t: f64, lat: f64, lon: f64, alt: f64) -> Result<Wind, OutOfData> {
+        if alt > self.top {
+            return Err(OutOfData::Above { alt, top: self.top });
+        }
+        if alt < 0.0 {
+            return Err(OutOfData::Region { lat, lon });
+        }
+        Ok(Wind { u: 7.0, v: 2.0 })
+    }
+}
+
+#[test]
+fn winds_are_only_asked_where_the_flight_is() {
+    for step in [30.0, 17.0, 60.0] {
+        let mut spec = rotation_flight(step);
+        spec.float = Some(Float {
+            altitude_m: 9_123.4,
+            kind: FloatKind::ZeroPressure,
+        });
+        assert!(model::predict(&spec, &Strict { top: 9_123.4 }).is_ok());
+        let mut spec = burst_flight(5.0, 17_777.7, 5.0);
+        spec.step_s = step;
+        assert!(model::predict(&spec, &Strict { top: 17_777.7 }).is_ok());
+    }
 }
