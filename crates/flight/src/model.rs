@@ -42,8 +42,10 @@
 //!   altitude where ρ = n M_air / (π D_burst³/6), solved in closed form.
 //!   ASTRA also models balloon inertia, gas temperature lag and a variable
 //!   drag coefficient; this model keeps only the quasi-static terminal
-//!   velocity (the CUSF burst calculator's approximation), which is within a
-//!   few percent of ASTRA's ascent rates for latex sounding balloons.
+//!   velocity (the CUSF burst calculator's approximation). It has not yet
+//!   been compared with ASTRA's or the burst calculator's numbers: the tests
+//!   check it against the formulas above worked by hand and against the
+//!   US 1976 tables.
 //! * Float ([`FloatKind`]): a zero-pressure balloon vents what it would gain
 //!   and holds its float altitude exactly. A super-pressure balloon keeps its
 //!   volume, so it floats where ρ V equals its mass; a leak of k %/hour of
