@@ -12,5 +12,8 @@
 //! * [`geo`]: the areas a balloon can land in (PRK, KOR, CHN, RUS, JPN, sea),
 //!   the DMZ and MDL lines and airports, embedded in the binary.
 
+pub mod atmosphere;
 pub mod geo;
+pub mod model;
+pub mod output;
 pub mod wind;
