@@ -105,8 +105,8 @@ fn run() -> Result<(), String> {
         println!("{size} {}", layout.cluster_size());
         return Ok(());
     }
-    let mut f = std::fs::File::create(&args[1]).map_err(|e| format!("{}: {e}", args[1]))?;
-    fat32::write_image(&vol, &layout, &mut f).map_err(|e| e.to_string())?;
+    let f = std::fs::File::create(&args[1]).map_err(|e| format!("{}: {e}", args[1]))?;
+    fat32::write_image_file(&vol, &layout, &f).map_err(|e| e.to_string())?;
     f.sync_all().map_err(|e| format!("{}: {e}", args[1]))?;
     eprintln!(
         "{}: {} bytes, {}-byte clusters, {} used, {} free",

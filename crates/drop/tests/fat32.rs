@@ -735,3 +735,38 @@ fn accounting_pieces_add_up() {
     assert_eq!(fat32::file_bytes(0, 4096), 0);
     assert_eq!(fat32::dir_bytes(0, 4096), 4096);
 }
+
+/// Writing into a file leaves zeros as holes but gives the same bytes as
+/// the sequential writer, also over a file that held other data before;
+/// a mostly empty 1 GiB card image takes almost no disk space.
+#[test]
+fn file_output_is_sparse_and_byte_identical() {
+    use std::os::unix::fs::MetadataExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let vol = sample(tmp.path());
+    for (size, partition) in [(64 * MIB, true), (300 * MIB, false), (1024 * MIB, true)] {
+        for threads in [1, 2] {
+            let opts = Fat32Options { partition, threads };
+            let (l, seq) = build(&vol, size, &opts);
+            let path = tmp.path().join("out.img");
+            std::fs::write(&path, vec![0xAAu8; 3 << 20]).unwrap();
+            let f = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+            fat32::write_image_file(&vol, &l, &f).unwrap();
+            drop(f);
+            let got = std::fs::read(&path).unwrap();
+            assert!(
+                got == seq,
+                "size {size}, partition {partition}, threads {threads}"
+            );
+            let m = std::fs::metadata(&path).unwrap();
+            assert_eq!(m.len(), size);
+            if size == 1024 * MIB {
+                assert!(
+                    m.blocks() * 512 < 64 * MIB,
+                    "{} bytes allocated",
+                    m.blocks() * 512
+                );
+            }
+        }
+    }
+}

@@ -910,3 +910,13 @@ pub fn within_airport(lat: f64, lon: f64, radius_m: f64) -> Option<&'static Airp
     let (i, h) = airport_hav(lat, lon, angle)?;
     (h <= h_max).then(|| &airport_table().airports[i])
 }
+
+/// Area names for the trajectory writers ([`crate::output::AreaLookup`]):
+/// the code of the area a point lies in (`PRK`, `KOR`, ..., `SEA`, `OUT`).
+pub struct NaturalEarth;
+
+impl crate::output::AreaLookup for NaturalEarth {
+    fn area(&self, lat_deg: f64, lon_deg: f64) -> Option<String> {
+        Some(area_at(lat_deg, lon_deg).code().to_string())
+    }
+}

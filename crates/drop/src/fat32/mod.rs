@@ -53,7 +53,7 @@ use std::path::PathBuf;
 
 use crate::tree::{EntryKind, Source, Timestamp, Volume};
 
-pub use writer::write_image;
+pub use writer::{write_image, write_image_file};
 
 /// Largest file FAT32 can hold: 4 GiB - 1 byte.
 pub const MAX_FILE_SIZE: u64 = 0xFFFF_FFFF;

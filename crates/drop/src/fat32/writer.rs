@@ -1,7 +1,7 @@
 //! Sequential writing of a laid-out FAT32 image.
 
 use std::fs::File;
-use std::io::{Read, Write};
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::Path;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
@@ -17,6 +17,9 @@ struct Out<'a, W: Write + ?Sized> {
     w: &'a mut W,
     pos: u64,
     zeros: Vec<u8>,
+    /// Writing into an empty regular file: runs of zeros are skipped
+    /// (holes, which read as zeros) instead of written.
+    sparse: Option<&'a File>,
 }
 
 impl<W: Write + ?Sized> Out<'_, W> {
@@ -26,6 +29,13 @@ impl<W: Write + ?Sized> Out<'_, W> {
         Ok(())
     }
     fn zero(&mut self, mut n: u64) -> Result<(), Error> {
+        if let Some(mut f) = self.sparse {
+            if n > 0 {
+                f.seek(SeekFrom::Current(n as i64)).map_err(Error::Write)?;
+                self.pos += n;
+            }
+            return Ok(());
+        }
         while n > 0 {
             let k = n.min(self.zeros.len() as u64) as usize;
             self.w.write_all(&self.zeros[..k]).map_err(Error::Write)?;
@@ -443,6 +453,31 @@ pub fn write_image<W: Write + ?Sized>(
     layout: &Layout,
     out: &mut W,
 ) -> Result<(), Error> {
+    write_inner(vol, layout, out, None)
+}
+
+/// Like [`write_image`], into a regular file, which is first emptied: the
+/// same bytes, but runs of zeros (the gap before the partition, padding
+/// after each file, free clusters) become holes instead of being written,
+/// and file data moves by `copy_file_range` at its final offset, so on file
+/// systems with reflinks (XFS, btrfs) whole clusters are shared with the
+/// sources instead of copied. A hole reads as zeros, so the image is
+/// byte-identical to the sequential one. The file ends at `image_size`.
+pub fn write_image_file(vol: &Volume, layout: &Layout, file: &File) -> Result<(), Error> {
+    file.set_len(0).map_err(Error::Write)?;
+    let mut f: &File = file;
+    f.seek(SeekFrom::Start(0)).map_err(Error::Write)?;
+    write_inner(vol, layout, &mut f, Some(file))?;
+    file.set_len(layout.image_size).map_err(Error::Write)?;
+    Ok(())
+}
+
+fn write_inner<W: Write + ?Sized>(
+    vol: &Volume,
+    layout: &Layout,
+    out: &mut W,
+    sparse: Option<&File>,
+) -> Result<(), Error> {
     let tree = &layout.tree;
     if layout.entry_count != vol.entries.len() {
         return Err(Error::LayoutMismatch);
@@ -482,7 +517,12 @@ pub fn write_image<W: Write + ?Sized>(
     let mut o = Out {
         w: out,
         pos: 0,
-        zeros: vec![0u8; 1 << 20],
+        zeros: if sparse.is_some() {
+            Vec::new()
+        } else {
+            vec![0u8; 1 << 20]
+        },
+        sparse,
     };
 
     // MBR and the gap up to the partition.
