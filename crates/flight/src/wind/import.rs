@@ -162,7 +162,7 @@ struct Origin {
     offset: u64,
 }
 
-/// A source grid in degrees, in the order its values are stored.
+/// A source grid (micro-degrees), in the order its values are stored.
 #[derive(Clone, Copy, PartialEq, Debug)]
 struct SrcGrid {
     ni: usize,
@@ -174,32 +174,49 @@ struct SrcGrid {
     scan: u8,
 }
 
+/// Positions are kept in micro-degrees (as GRIB2 codes them) so that
+/// spacings like 0.1° come out as the nearest double, not 0.09999999999999998.
 impl SrcGrid {
-    fn dlat(&self) -> f64 {
+    fn udlat(&self) -> f64 {
         (self.lat_last - self.lat_first).abs() / (self.nj - 1) as f64
     }
-    fn lat_min(&self) -> f64 {
+    fn dlat(&self) -> f64 {
+        self.udlat() / 1e6
+    }
+    fn ulat_min(&self) -> f64 {
         self.lat_first.min(self.lat_last)
+    }
+    fn lat_min(&self) -> f64 {
+        self.ulat_min() / 1e6
     }
     fn east(&self) -> bool {
         self.scan & 0x80 == 0
     }
-    fn lon_span(&self) -> f64 {
+    fn ulon_span(&self) -> f64 {
         if self.east() {
-            (self.lon_last - self.lon_first).rem_euclid(360.0)
+            (self.lon_last - self.lon_first).rem_euclid(360e6)
         } else {
-            (self.lon_first - self.lon_last).rem_euclid(360.0)
+            (self.lon_first - self.lon_last).rem_euclid(360e6)
         }
     }
-    fn dlon(&self) -> f64 {
-        self.lon_span() / (self.ni - 1) as f64
+    fn lon_span(&self) -> f64 {
+        self.ulon_span() / 1e6
     }
-    fn lon_min(&self) -> f64 {
+    fn udlon(&self) -> f64 {
+        self.ulon_span() / (self.ni - 1) as f64
+    }
+    fn dlon(&self) -> f64 {
+        self.udlon() / 1e6
+    }
+    fn ulon_min(&self) -> f64 {
         if self.east() {
             self.lon_first
         } else {
             self.lon_last
         }
+    }
+    fn lon_min(&self) -> f64 {
+        self.ulon_min() / 1e6
     }
     fn describe(&self) -> String {
         format!(
@@ -562,37 +579,6 @@ pub fn import_bytes(
                     + i64::from(rt.minute) * 60
                     + i64::from(rt.second);
                 let valid = ref_time + i64::from(ft.time.len) * unit;
-                match &run {
-                    None => run = Some((ref_time, origin)),
-                    Some((r, o)) if *r != ref_time => {
-                        return Err(WindError::Import(format!(
-                            "mixed forecast runs: {} is from the run of {} but {} is from {}; import one run at a time",
-                            describe(&origin),
-                            format_time(ref_time),
-                            describe(o),
-                            format_time(*r)
-                        )));
-                    }
-                    _ => {}
-                }
-                match &member {
-                    None => member = Some((pert, origin)),
-                    Some((m, o)) if *m != pert => {
-                        let show = |m: &Option<u8>| {
-                            m.map_or("not an ensemble member".to_string(), |x| {
-                                format!("ensemble member {x}")
-                            })
-                        };
-                        return Err(WindError::Import(format!(
-                            "mixed ensemble members: {} is {} but {} is {}; import one member at a time",
-                            describe(&origin),
-                            show(&pert),
-                            describe(o),
-                            show(m)
-                        )));
-                    }
-                    _ => {}
-                }
                 // Grid.
                 let s3 = sub
                     .section3()
@@ -619,10 +605,10 @@ pub fn import_bytes(
                 let sg = SrcGrid {
                     ni: gr.ni as usize,
                     nj: gr.nj as usize,
-                    lat_first: f64::from(gr.first_point_lat) * 1e-6,
-                    lat_last: f64::from(gr.last_point_lat) * 1e-6,
-                    lon_first: f64::from(gr.first_point_lon) * 1e-6,
-                    lon_last: f64::from(gr.last_point_lon) * 1e-6,
+                    lat_first: f64::from(gr.first_point_lat),
+                    lat_last: f64::from(gr.last_point_lat),
+                    lon_first: f64::from(gr.first_point_lon),
+                    lon_last: f64::from(gr.last_point_lon),
                     scan,
                 };
                 if sg.ni < 2
@@ -661,6 +647,37 @@ pub fn import_bytes(
                         *c
                     }
                 };
+                match &run {
+                    None => run = Some((ref_time, origin)),
+                    Some((r, o)) if *r != ref_time => {
+                        return Err(WindError::Import(format!(
+                            "mixed forecast runs: {} is from the run of {} but {} is from {}; import one run at a time",
+                            describe(&origin),
+                            format_time(ref_time),
+                            describe(o),
+                            format_time(*r)
+                        )));
+                    }
+                    _ => {}
+                }
+                match &member {
+                    None => member = Some((pert, origin)),
+                    Some((m, o)) if *m != pert => {
+                        let show = |m: &Option<u8>| {
+                            m.map_or("not an ensemble member".to_string(), |x| {
+                                format!("ensemble member {x}")
+                            })
+                        };
+                        return Err(WindError::Import(format!(
+                            "mixed ensemble members: {} is {} but {} is {}; import one member at a time",
+                            describe(&origin),
+                            show(&pert),
+                            describe(o),
+                            show(m)
+                        )));
+                    }
+                    _ => {}
+                }
                 let key = (valid, pa.round() as i64, var);
                 if let Some(prev) = fields.get(&key) {
                     return Err(WindError::Import(format!(
@@ -834,10 +851,10 @@ pub fn import_bytes(
     }
 
     let cube_grid = Grid {
-        lat0: sg.lat_min() + crop.j0 as f64 * sg.dlat(),
+        lat0: (sg.ulat_min() + crop.j0 as f64 * sg.udlat()) / 1e6,
         dlat: sg.dlat(),
         nlat: crop.nlat(),
-        lon0: sg.lon_min() + crop.i0 as f64 * sg.dlon(),
+        lon0: (sg.ulon_min() + crop.i0 as f64 * sg.udlon()) / 1e6,
         dlon: sg.dlon(),
         nlon: crop.nlon(),
     };
