@@ -152,11 +152,13 @@ pub fn run(a: &DemoArgs, ctx: &Ctx) -> Result<ExitCode> {
         shown(&ws)
     ));
     ctx.json(&rep);
-    Ok(if rep.stored_copies_clean && check.is_clean() && rep.drop_ok {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    Ok(
+        if rep.stored_copies_clean && check.is_clean() && rep.drop_ok {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        },
+    )
 }
 
 /// Plans a drop over the sample library (a small medium, to stay quick),
@@ -172,7 +174,10 @@ fn demo_drop(dir: &Path, ws: &Path, ctx: &Ctx) -> Result<bool> {
     };
     let (out, skipped) = job::make_plan(&lib, &spec)?;
     for s in &skipped {
-        ctx.say(format!("   skipped #{} {}: {}", s.id, s.file_name, s.reason));
+        ctx.say(format!(
+            "   skipped #{} {}: {}",
+            s.id, s.file_name, s.reason
+        ));
     }
     let plan = &out.plan;
     let plan_path = dir.join("plan.json");
@@ -192,12 +197,18 @@ fn demo_drop(dir: &Path, ws: &Path, ctx: &Ctx) -> Result<bool> {
     let folder = dir.join("drop-folder");
     job::build(plan, 0, &lib, Format::Dir, &folder, 1)?;
     ctx.say(format!("   image  {}", shown(&image)));
-    ctx.say(format!("   folder {} (the same files, for a laptop)", shown(&folder)));
+    ctx.say(format!(
+        "   folder {} (the same files, for a laptop)",
+        shown(&folder)
+    ));
     let targets = [dir.join("copy-1.img"), dir.join("copy-2.img")];
     let pre = baram_drop::write::preflight(&image, &targets)?;
     let report = pre.run(&Default::default(), &|_| {})?;
     for t in &report.targets {
-        ctx.say(format!("   wrote and verified {}: {:?}", t.target, t.verdict));
+        ctx.say(format!(
+            "   wrote and verified {}: {:?}",
+            t.target, t.verdict
+        ));
     }
     Ok(report.all_ok())
 }
