@@ -732,12 +732,11 @@ fn parse(b: &[u8]) -> Result<(CubeMeta, usize, usize), (u64, String)> {
     let Some(min_header) = var_len else {
         return Err((72, "header sizes overflow".into()));
     };
-    if header_len < min_header || header_len % 64 != 0 {
+    let canonical = min_header.div_ceil(64) * 64;
+    if header_len != canonical {
         return Err((
             12,
-            format!(
-                "header length {header_len} is wrong (at least {min_header}, a multiple of 64)"
-            ),
+            format!("header length {header_len} is wrong ({canonical} for these sizes)"),
         ));
     }
     need(0, header_len, "header")?;
