@@ -6,6 +6,7 @@ mod drop_cmd;
 mod library_cmd;
 mod output;
 mod sanitize_cmd;
+mod wind_cmd;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -51,6 +52,9 @@ pub enum Command {
     /// Drops: plan, build and write media for recipients' devices.
     #[command(subcommand)]
     Drop(drop_cmd::DropCmd),
+    /// Wind data for balloon flights: import forecasts, synthesise test fields.
+    #[command(subcommand)]
+    Wind(wind_cmd::WindCmd),
 }
 
 /// Keeps freed large buffers in the process instead of returning them to the
@@ -92,6 +96,7 @@ fn main() -> ExitCode {
         Command::Library(c) => library_cmd::run(c, &cli.workspace, &ctx),
         Command::Sanitize(c) => sanitize_cmd::run(c, &ctx),
         Command::Drop(c) => drop_cmd::run(c, &cli.workspace, &ctx),
+        Command::Wind(c) => wind_cmd::run(c, &ctx),
     };
     match result {
         Ok(code) => code,

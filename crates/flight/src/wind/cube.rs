@@ -1,0 +1,852 @@
+//! The wind cube: its in-memory and on-disk forms and the interpolator.
+//!
+//! # File format, version 1 (all numbers little-endian)
+//!
+//! | offset | size | field |
+//! |---|---|---|
+//! | 0 | 8 | magic `BARAMWND` |
+//! | 8 | 4 | version, u32 = 1 |
+//! | 12 | 4 | header length H, u32 (a multiple of 64; the payload starts there) |
+//! | 16 | 8 | payload length P in bytes, u64 |
+//! | 24 | 8 | lat0 (southernmost row, degrees), f64 |
+//! | 32 | 8 | dlat (> 0), f64 |
+//! | 40 | 4 | nlat, u32 |
+//! | 44 | 4 | nlon, u32 |
+//! | 48 | 8 | lon0 (westernmost column, degrees, as the source has it), f64 |
+//! | 56 | 8 | dlon (> 0), f64 |
+//! | 64 | 8 | run time (reference time of the forecast), Unix seconds, i64 |
+//! | 72 | 4 | nlev, u32 |
+//! | 76 | 4 | ntime, u32 |
+//! | 80 | 4 | source length S, u32 |
+//! | 84 | 4 | flags, u32: bit 0 one valid time (steady), bit 1 some heights from the standard atmosphere |
+//! | 88 | 8·nlev | levels, hPa, f64, highest pressure (lowest altitude) first |
+//! | … | nlev | height source per level, u8: 0 geopotential height from the data, 1 standard atmosphere |
+//! | … | 8·ntime | valid times, Unix seconds, i64, strictly increasing |
+//! | … | S | source, UTF-8: input file names only (never paths), centre |
+//! | … | to H | zero padding |
+//! | H | P | values, f32 |
+//! | H+P | 32 | BLAKE3 of every byte before it |
+//!
+//! Values are laid out `[time][lat][lon][level][var]` with `var` 0 =
+//! geopotential height (m), 1 = U (m/s, eastward), 2 = V (m/s, northward):
+//! one grid column (every level of every variable) is contiguous, so the
+//! interpolator's 8 corners are 8 short contiguous reads and its search
+//! through the levels stays inside them.
+
+use super::{OutOfData, Wind, WindError, WindField};
+use memmap2::Mmap;
+use serde::Serialize;
+use std::io::Write;
+use std::path::Path;
+
+#[cfg(not(target_endian = "little"))]
+compile_error!(
+    "wind cubes are memory-mapped as little-endian f32: big-endian targets are not supported"
+);
+
+/// File magic.
+pub const MAGIC: &[u8; 8] = b"BARAMWND";
+/// The format version this code writes and reads.
+pub const FORMAT_VERSION: u32 = 1;
+/// Variables per level, in this order: height, U, V.
+pub const NVAR: usize = 3;
+const FIXED_HEADER: usize = 88;
+const FLAG_STEADY: u32 = 1;
+const FLAG_STD_ATMOSPHERE: u32 = 2;
+/// Largest cube accepted (values), 2^32 f32 = 16 GiB.
+const MAX_VALUES: u64 = 1 << 32;
+
+/// A regular latitude/longitude grid, both axes ascending.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Grid {
+    /// Latitude of the southernmost row, degrees.
+    pub lat0: f64,
+    /// Row spacing, degrees (> 0).
+    pub dlat: f64,
+    pub nlat: usize,
+    /// Longitude of the westernmost column, degrees (-180..360, as the source).
+    pub lon0: f64,
+    /// Column spacing, degrees (> 0).
+    pub dlon: f64,
+    pub nlon: usize,
+}
+
+impl Grid {
+    /// Latitude of row `j`.
+    pub fn lat(&self, j: usize) -> f64 {
+        self.lat0 + j as f64 * self.dlat
+    }
+    /// Longitude of column `i`.
+    pub fn lon(&self, i: usize) -> f64 {
+        self.lon0 + i as f64 * self.dlon
+    }
+    /// Latitude of the northernmost row.
+    pub fn lat_last(&self) -> f64 {
+        self.lat(self.nlat.saturating_sub(1))
+    }
+    /// Longitude of the easternmost column.
+    pub fn lon_last(&self) -> f64 {
+        self.lon(self.nlon.saturating_sub(1))
+    }
+}
+
+/// Where a level's geopotential heights come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HeightSource {
+    /// The forecast's own geopotential height field.
+    Data,
+    /// The standard atmosphere (one height for the whole level): the
+    /// forecast had winds but no height there.
+    StandardAtmosphere,
+}
+
+/// Everything in a cube's header.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CubeMeta {
+    pub grid: Grid,
+    /// Pressure levels, hPa, strictly decreasing (lowest altitude first).
+    pub levels_hpa: Vec<f64>,
+    /// One per level.
+    pub height_source: Vec<HeightSource>,
+    /// Valid times, Unix seconds, strictly increasing. One time: steady winds.
+    pub times: Vec<i64>,
+    /// Input file names (never paths) and producing centre, or the synthetic
+    /// field's description.
+    pub source: String,
+    /// Reference (run) time of the forecast, Unix seconds.
+    pub run_time: i64,
+}
+
+impl CubeMeta {
+    /// Whether winds are held steady in time (a single valid time).
+    pub fn steady(&self) -> bool {
+        self.times.len() == 1
+    }
+
+    /// Levels whose heights come from the standard atmosphere.
+    pub fn std_atmosphere_levels(&self) -> Vec<f64> {
+        self.levels_hpa
+            .iter()
+            .zip(&self.height_source)
+            .filter(|(_, s)| **s == HeightSource::StandardAtmosphere)
+            .map(|(l, _)| *l)
+            .collect()
+    }
+
+    /// Number of f32 values the payload holds.
+    pub fn value_count(&self) -> usize {
+        self.times.len() * self.grid.nlat * self.grid.nlon * self.levels_hpa.len() * NVAR
+    }
+
+    /// Index of variable `var` at time `t`, row `j`, column `i`, level `k`.
+    pub fn index(&self, t: usize, k: usize, j: usize, i: usize, var: usize) -> usize {
+        let g = &self.grid;
+        (((t * g.nlat + j) * g.nlon + i) * self.levels_hpa.len() + k) * NVAR + var
+    }
+
+    pub(crate) fn validate(&self) -> Result<(), String> {
+        let g = &self.grid;
+        let finite = [g.lat0, g.dlat, g.lon0, g.dlon]
+            .iter()
+            .all(|x| x.is_finite());
+        if !finite || g.dlat <= 0.0 || g.dlon <= 0.0 {
+            return Err(format!(
+                "bad grid (lat0 {}, dlat {}, lon0 {}, dlon {}): spacings must be finite and positive",
+                g.lat0, g.dlat, g.lon0, g.dlon
+            ));
+        }
+        if g.nlat < 2 || g.nlon < 2 {
+            return Err(format!(
+                "grid of {}x{} points: at least 2x2 are needed to interpolate",
+                g.nlat, g.nlon
+            ));
+        }
+        if g.lat0 < -90.0 - 1e-9 || g.lat_last() > 90.0 + 1e-6 {
+            return Err(format!(
+                "latitudes {}..{} are outside -90..90",
+                g.lat0,
+                g.lat_last()
+            ));
+        }
+        if g.lon0 < -180.0 - 1e-9 || g.lon_last() > 360.0 + 1e-6 || g.lon_last() - g.lon0 > 360.0 {
+            return Err(format!(
+                "longitudes {}..{} are outside -180..360",
+                g.lon0,
+                g.lon_last()
+            ));
+        }
+        let n = self.levels_hpa.len();
+        if n < 2 {
+            return Err(format!(
+                "{n} pressure level(s): at least 2 are needed to interpolate in height"
+            ));
+        }
+        if self.height_source.len() != n {
+            return Err(format!(
+                "{} height sources for {n} levels",
+                self.height_source.len()
+            ));
+        }
+        for w in self.levels_hpa.windows(2) {
+            if !(w[0].is_finite() && w[1].is_finite() && w[1] > 0.0 && w[0] > w[1]) {
+                return Err(format!(
+                    "levels must be positive and strictly decreasing in pressure ({} hPa then {} hPa)",
+                    w[0], w[1]
+                ));
+            }
+        }
+        if self.times.is_empty() {
+            return Err("no valid times".into());
+        }
+        for w in self.times.windows(2) {
+            if w[1] == w[0] {
+                return Err(format!("duplicated valid time {}", format_time(w[0])));
+            }
+            if w[1] < w[0] {
+                return Err(format!(
+                    "valid times out of order ({} then {})",
+                    format_time(w[0]),
+                    format_time(w[1])
+                ));
+            }
+        }
+        let count = (self.times.len() as u64)
+            .checked_mul(g.nlat as u64)
+            .and_then(|x| x.checked_mul(g.nlon as u64))
+            .and_then(|x| x.checked_mul(n as u64))
+            .and_then(|x| x.checked_mul(NVAR as u64));
+        if count.is_none_or(|c| c > MAX_VALUES) {
+            return Err("cube too large (more than 2^32 values)".into());
+        }
+        if self.source.len() > u32::MAX as usize {
+            return Err("source string too long".into());
+        }
+        Ok(())
+    }
+}
+
+/// `YYYY-MM-DD HH:MM UTC` of Unix seconds `t`.
+pub fn format_time(t: i64) -> String {
+    let days = t.div_euclid(86_400);
+    let secs = t.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02} UTC",
+        secs / 3600,
+        (secs % 3600) / 60
+    )
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
+pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let m = m as i64;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d as i64 - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+enum Store {
+    Owned(Vec<f32>),
+    Mapped { map: Mmap, start: usize, len: usize },
+}
+
+/// A wind cube: geopotential height, U and V on pressure levels over a
+/// regular grid and a set of valid times. Implements [`WindField`].
+///
+/// # Interpolation (as Tawhiri's `interpolate.pyx`, with these differences)
+///
+/// What Tawhiri does, read from its source (`get_wind`, `pick3`, `search`,
+/// `interp3`, `interp4`):
+///
+/// 1. The 8 corners around the point in (time, lat, lon) are picked, each
+///    with its trilinear weight (`pick3`).
+/// 2. The geopotential height of each level is interpolated trilinearly at
+///    the point from those 8 corners (`interp3` on the height variable).
+///    Note that Tawhiri does **not** search levels per corner: it searches
+///    once, on these interpolated heights.
+/// 3. A binary search (`search`) finds the largest level index `k` (the
+///    topmost level excluded) whose interpolated height is below the
+///    altitude.
+/// 4. `lerp = (H[k+1] - alt) / (H[k+1] - H[k])` (0.5 if the two are equal);
+///    U and V are interpolated trilinearly at levels `k` and `k+1` and
+///    blended: `X = X[k]·lerp + X[k+1]·(1-lerp)`.
+///
+/// This implementation does exactly that, except:
+///
+/// * **Above the top level** (altitude above the interpolated top height)
+///   it returns [`OutOfData::Above`]; Tawhiri extrapolates and counts a
+///   warning.
+/// * **Below the lowest level** it holds the lowest level's wind (no
+///   extrapolation); Tawhiri extrapolates linearly (`lerp > 1`). A launch
+///   site below the 1000 hPa surface (or below 975 hPa for JMA MEPS) thus
+///   gets the lowest level's wind.
+/// * **Time, latitude, longitude** outside the data are errors
+///   ([`OutOfData::Time`], [`OutOfData::Region`]) as in Tawhiri, but the
+///   last time, row and column are included (Tawhiri's `pick` refuses a
+///   value exactly on the last node). Times need not be evenly spaced (the
+///   bracketing pair is found by binary search). Longitudes do not wrap
+///   around 0/360: a query is tried as given and shifted by ±360°.
+/// * **One valid time**: winds are held steady; any time is accepted and
+///   [`WindField::steady`] says so.
+/// * Values are stored as f32 (Tawhiri's are f32 too); arithmetic is f64.
+pub struct Cube {
+    meta: CubeMeta,
+    store: Store,
+}
+
+impl std::fmt::Debug for Cube {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cube").field("meta", &self.meta).finish()
+    }
+}
+
+impl Cube {
+    /// Builds a cube in memory from its header and values laid out
+    /// `[time][lat][lon][level][var]` (see [`CubeMeta::index`]). Checks
+    /// everything a file open checks: the header, the value count, finite
+    /// values, and heights strictly increasing with level in every column.
+    pub fn from_parts(meta: CubeMeta, values: Vec<f32>) -> Result<Cube, WindError> {
+        meta.validate().map_err(WindError::Invalid)?;
+        check_values(&meta, &values).map_err(WindError::Invalid)?;
+        Ok(Cube {
+            meta,
+            store: Store::Owned(values),
+        })
+    }
+
+    /// Opens a cube file, memory-mapped. The whole file is checked first
+    /// (BLAKE3 checksum, header, values): a corrupt or truncated cube is
+    /// refused with an error naming the file and the offset.
+    ///
+    /// The file must not be changed while the cube is open (it is mapped).
+    pub fn open(path: &Path) -> Result<Cube, WindError> {
+        let file = std::fs::File::open(path).map_err(|e| WindError::io(path, e))?;
+        // SAFETY: the mapping is read-only and private to this process; the
+        // file is baram's own output, which nothing rewrites in place (it is
+        // always written to a temporary and renamed). Changing it while open
+        // is documented as not allowed.
+        let map = unsafe { Mmap::map(&file) }.map_err(|e| WindError::io(path, e))?;
+        let (meta, start, len) = parse(&map).map_err(|(offset, reason)| WindError::Cube {
+            path: path.display().to_string(),
+            offset,
+            reason,
+        })?;
+        let cube = Cube {
+            meta,
+            store: Store::Mapped { map, start, len },
+        };
+        // Page-aligned mapping + header padded to 64: always aligned.
+        let (pre, _, _) = unsafe { cube.raw_bytes().align_to::<f32>() };
+        if !pre.is_empty() {
+            return Err(WindError::Cube {
+                path: path.display().to_string(),
+                offset: start as u64,
+                reason: "payload not aligned for f32".into(),
+            });
+        }
+        Ok(cube)
+    }
+
+    /// Reads a cube from bytes (copying the values); the same checks as
+    /// [`Cube::open`]. `name` is used in errors.
+    pub fn from_bytes(name: &str, bytes: &[u8]) -> Result<Cube, WindError> {
+        let (meta, start, len) = parse(bytes).map_err(|(offset, reason)| WindError::Cube {
+            path: name.to_string(),
+            offset,
+            reason,
+        })?;
+        let values = bytes[start..start + len * 4]
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect();
+        Ok(Cube {
+            meta,
+            store: Store::Owned(values),
+        })
+    }
+
+    /// The header.
+    pub fn meta(&self) -> &CubeMeta {
+        &self.meta
+    }
+
+    fn raw_bytes(&self) -> &[u8] {
+        match &self.store {
+            Store::Owned(v) => {
+                // SAFETY: f32 has no padding or invalid bit patterns as bytes.
+                unsafe { std::slice::from_raw_parts(v.as_ptr().cast::<u8>(), v.len() * 4) }
+            }
+            Store::Mapped { map, start, len } => &map[*start..*start + *len * 4],
+        }
+    }
+
+    /// All values, `[time][lat][lon][level][var]`.
+    pub fn values(&self) -> &[f32] {
+        match &self.store {
+            Store::Owned(v) => v,
+            Store::Mapped { .. } => {
+                // SAFETY: every bit pattern is a valid f32; alignment was
+                // checked at open (the prefix is empty), the target is
+                // little-endian (compile-time check above).
+                let (_, mid, _) = unsafe { self.raw_bytes().align_to::<f32>() };
+                mid
+            }
+        }
+    }
+
+    /// `[height m, U m/s, V m/s]` at time index `t`, level `k`, row `j`,
+    /// column `i` (grid node values, no interpolation).
+    pub fn node(&self, t: usize, k: usize, j: usize, i: usize) -> [f32; 3] {
+        let at = self.meta.index(t, k, j, i, 0);
+        let v = self.values();
+        [v[at], v[at + 1], v[at + 2]]
+    }
+
+    /// Writes the cube to `path` (through a temporary file in the same
+    /// folder, fsynced and renamed). Returns the bytes written.
+    pub fn write(&self, path: &Path) -> Result<u64, WindError> {
+        let header = encode_header(&self.meta);
+        let dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let name = path
+            .file_name()
+            .ok_or_else(|| WindError::Invalid(format!("{}: not a file name", path.display())))?;
+        let tmp = dir.join(format!(".{}.partial", name.to_string_lossy()));
+        let result = (|| -> std::io::Result<u64> {
+            let f = std::fs::File::create(&tmp)?;
+            let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
+            let mut hasher = blake3::Hasher::new();
+            w.write_all(&header)?;
+            hasher.update(&header);
+            let raw = self.raw_bytes();
+            for chunk in raw.chunks(1 << 20) {
+                w.write_all(chunk)?;
+                hasher.update(chunk);
+            }
+            w.write_all(hasher.finalize().as_bytes())?;
+            let f = w.into_inner().map_err(|e| e.into_error())?;
+            f.sync_all()?;
+            drop(f);
+            std::fs::rename(&tmp, path)?;
+            if let Ok(d) = std::fs::File::open(dir) {
+                let _ = d.sync_all();
+            }
+            Ok((header.len() + raw.len() + 32) as u64)
+        })();
+        result.map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            WindError::io(path, e)
+        })
+    }
+
+    /// Serialises the whole cube file into memory (as [`Cube::write`]).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = encode_header(&self.meta);
+        out.extend_from_slice(self.raw_bytes());
+        let hash = blake3::hash(&out);
+        out.extend_from_slice(hash.as_bytes());
+        out
+    }
+
+    fn locate_lon(&self, lon: f64) -> Option<f64> {
+        let g = &self.meta.grid;
+        let last = g.lon_last();
+        [lon, lon + 360.0, lon - 360.0]
+            .into_iter()
+            .find(|l| *l >= g.lon0 - 1e-9 && *l <= last + 1e-9)
+    }
+}
+
+/// Splits `x` on an axis of `n` nodes at `x0 + i·dx` into (lower index,
+/// weight of the upper node), or `None` outside (a rounding slack of 1e-9
+/// grid steps is allowed at both ends).
+fn pick(x0: f64, dx: f64, n: usize, x: f64) -> Option<(usize, f64)> {
+    let a = (x - x0) / dx;
+    if !(a >= -1e-9 && a <= (n - 1) as f64 + 1e-9) {
+        return None;
+    }
+    let a = a.clamp(0.0, (n - 1) as f64);
+    let b = (a.floor() as usize).min(n - 2);
+    Some((b, a - b as f64))
+}
+
+impl WindField for Cube {
+    fn wind(&self, t: f64, lat: f64, lon: f64, alt: f64) -> Result<Wind, OutOfData> {
+        let m = &self.meta;
+        let g = &m.grid;
+        let nlev = m.levels_hpa.len();
+        // Time.
+        let (t0, wt) = if m.times.len() == 1 {
+            if t.is_nan() {
+                return Err(OutOfData::Time {
+                    t,
+                    from: m.times[0] as f64,
+                    to: m.times[0] as f64,
+                });
+            }
+            (0, 0.0)
+        } else {
+            let first = m.times[0] as f64;
+            let last = *m.times.last().expect("times") as f64;
+            if !(t >= first && t <= last) {
+                return Err(OutOfData::Time {
+                    t,
+                    from: first,
+                    to: last,
+                });
+            }
+            let k = m.times.partition_point(|&x| (x as f64) <= t);
+            let i = k.saturating_sub(1).min(m.times.len() - 2);
+            let (a, b) = (m.times[i] as f64, m.times[i + 1] as f64);
+            (i, (t - a) / (b - a))
+        };
+        let region = OutOfData::Region { lat, lon };
+        let (j0, wy) = pick(g.lat0, g.dlat, g.nlat, lat).ok_or(region.clone())?;
+        let lon_in = self.locate_lon(lon).ok_or(region.clone())?;
+        let (i0, wx) = pick(g.lon0, g.dlon, g.nlon, lon_in).ok_or(region)?;
+        if !alt.is_finite() {
+            return Err(OutOfData::Above { alt, top: f64::NAN });
+        }
+        // The 8 corners: base offset of each column and its weight.
+        let col = nlev * 3;
+        let nt = if m.times.len() == 1 { 1 } else { 2 };
+        let mut corners = [(0usize, 0.0f64); 8];
+        let mut n = 0;
+        for dt in 0..nt {
+            let w_t = if nt == 1 {
+                1.0
+            } else if dt == 0 {
+                1.0 - wt
+            } else {
+                wt
+            };
+            for dj in 0..2 {
+                let w_y = if dj == 0 { 1.0 - wy } else { wy };
+                for di in 0..2 {
+                    let w_x = if di == 0 { 1.0 - wx } else { wx };
+                    let base = ((t0 + dt) * g.nlat + j0 + dj) * g.nlon + i0 + di;
+                    corners[n] = (base * col, w_t * w_y * w_x);
+                    n += 1;
+                }
+            }
+        }
+        let corners = &corners[..n];
+        let v = self.values();
+        let interp = |k: usize, var: usize| -> f64 {
+            corners
+                .iter()
+                .map(|&(b, w)| v[b + k * 3 + var] as f64 * w)
+                .sum()
+        };
+        let top = interp(nlev - 1, 0);
+        if alt > top {
+            return Err(OutOfData::Above { alt, top });
+        }
+        let h0 = interp(0, 0);
+        if alt <= h0 {
+            return Ok(Wind {
+                u: interp(0, 1),
+                v: interp(0, 2),
+            });
+        }
+        // Tawhiri's search: largest k in 0..=nlev-2 with H[k] < alt.
+        let (mut lo, mut hi) = (0usize, nlev - 2);
+        while lo < hi {
+            let mid = (lo + hi).div_ceil(2);
+            if alt <= interp(mid, 0) {
+                hi = mid - 1;
+            } else {
+                lo = mid;
+            }
+        }
+        let lower = if lo == 0 { h0 } else { interp(lo, 0) };
+        let upper = if lo + 1 == nlev - 1 {
+            top
+        } else {
+            interp(lo + 1, 0)
+        };
+        let lerp = if lower != upper {
+            (upper - alt) / (upper - lower)
+        } else {
+            0.5
+        };
+        let blend = |var| interp(lo, var) * lerp + interp(lo + 1, var) * (1.0 - lerp);
+        Ok(Wind {
+            u: blend(1),
+            v: blend(2),
+        })
+    }
+
+    fn steady(&self) -> bool {
+        self.meta.steady()
+    }
+}
+
+fn check_values(meta: &CubeMeta, values: &[f32]) -> Result<(), String> {
+    if values.len() != meta.value_count() {
+        return Err(format!(
+            "{} values for a cube of {} ({} times x {} levels x {} x {} points x 3)",
+            values.len(),
+            meta.value_count(),
+            meta.times.len(),
+            meta.levels_hpa.len(),
+            meta.grid.nlat,
+            meta.grid.nlon
+        ));
+    }
+    let nlev = meta.levels_hpa.len();
+    for (c, column) in values.chunks_exact(nlev * NVAR).enumerate() {
+        let mut prev = f32::NEG_INFINITY;
+        for (k, x) in column.chunks_exact(NVAR).enumerate() {
+            if !(x[0].is_finite() && x[1].is_finite() && x[2].is_finite()) || x[0] <= prev {
+                let g = &meta.grid;
+                let i = c % g.nlon;
+                let j = (c / g.nlon) % g.nlat;
+                let t = c / (g.nlon * g.nlat);
+                let what = if x[0] <= prev && x[0].is_finite() {
+                    format!("height {} m is not above the level below ({prev} m)", x[0])
+                } else {
+                    format!("non-finite value (height {}, U {}, V {})", x[0], x[1], x[2])
+                };
+                return Err(format!(
+                    "{what} at {} hPa, {:.4} N {:.4} E, {}",
+                    meta.levels_hpa[k],
+                    g.lat(j),
+                    g.lon(i),
+                    format_time(meta.times[t])
+                ));
+            }
+            prev = x[0];
+        }
+    }
+    Ok(())
+}
+
+fn encode_header(m: &CubeMeta) -> Vec<u8> {
+    let g = &m.grid;
+    let mut h = Vec::with_capacity(256);
+    h.extend_from_slice(MAGIC);
+    h.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    h.extend_from_slice(&0u32.to_le_bytes()); // header length, patched below
+    h.extend_from_slice(&((m.value_count() * 4) as u64).to_le_bytes());
+    h.extend_from_slice(&g.lat0.to_le_bytes());
+    h.extend_from_slice(&g.dlat.to_le_bytes());
+    h.extend_from_slice(&(g.nlat as u32).to_le_bytes());
+    h.extend_from_slice(&(g.nlon as u32).to_le_bytes());
+    h.extend_from_slice(&g.lon0.to_le_bytes());
+    h.extend_from_slice(&g.dlon.to_le_bytes());
+    h.extend_from_slice(&m.run_time.to_le_bytes());
+    h.extend_from_slice(&(m.levels_hpa.len() as u32).to_le_bytes());
+    h.extend_from_slice(&(m.times.len() as u32).to_le_bytes());
+    h.extend_from_slice(&(m.source.len() as u32).to_le_bytes());
+    let mut flags = 0;
+    if m.steady() {
+        flags |= FLAG_STEADY;
+    }
+    if m.height_source.contains(&HeightSource::StandardAtmosphere) {
+        flags |= FLAG_STD_ATMOSPHERE;
+    }
+    h.extend_from_slice(&flags.to_le_bytes());
+    debug_assert_eq!(h.len(), FIXED_HEADER);
+    for l in &m.levels_hpa {
+        h.extend_from_slice(&l.to_le_bytes());
+    }
+    for s in &m.height_source {
+        h.push(match s {
+            HeightSource::Data => 0,
+            HeightSource::StandardAtmosphere => 1,
+        });
+    }
+    for t in &m.times {
+        h.extend_from_slice(&t.to_le_bytes());
+    }
+    h.extend_from_slice(m.source.as_bytes());
+    h.resize(h.len().div_ceil(64) * 64, 0);
+    let len = h.len() as u32;
+    h[12..16].copy_from_slice(&len.to_le_bytes());
+    h
+}
+
+/// Reads and checks a cube file's bytes: (header, payload start, value
+/// count), or (offset, reason).
+fn parse(b: &[u8]) -> Result<(CubeMeta, usize, usize), (u64, String)> {
+    let need = |at: usize, n: usize, what: &str| -> Result<(), (u64, String)> {
+        if at.checked_add(n).is_none_or(|e| e > b.len()) {
+            Err((
+                b.len() as u64,
+                format!(
+                    "truncated: the file ends at byte {} inside the {what}",
+                    b.len()
+                ),
+            ))
+        } else {
+            Ok(())
+        }
+    };
+    need(0, FIXED_HEADER, "header")?;
+    if &b[0..8] != MAGIC {
+        return Err((0, "not a baram wind cube (bad magic)".into()));
+    }
+    let u32_at = |o: usize| u32::from_le_bytes(b[o..o + 4].try_into().expect("4 bytes"));
+    let u64_at = |o: usize| u64::from_le_bytes(b[o..o + 8].try_into().expect("8 bytes"));
+    let f64_at = |o: usize| f64::from_bits(u64_at(o));
+    let version = u32_at(8);
+    if version != FORMAT_VERSION {
+        return Err((
+            8,
+            format!(
+                "cube format version {version}; this baram reads version {FORMAT_VERSION}: import the forecast again"
+            ),
+        ));
+    }
+    let header_len = u32_at(12) as usize;
+    let payload_len = u64_at(16);
+    let nlev = u32_at(72) as usize;
+    let ntime = u32_at(76) as usize;
+    let source_len = u32_at(80) as usize;
+    let flags = u32_at(84);
+    let var_len = nlev
+        .checked_mul(9)
+        .and_then(|x| x.checked_add(ntime.checked_mul(8)?))
+        .and_then(|x| x.checked_add(source_len))
+        .and_then(|x| x.checked_add(FIXED_HEADER));
+    let Some(min_header) = var_len else {
+        return Err((72, "header sizes overflow".into()));
+    };
+    let canonical = min_header.div_ceil(64) * 64;
+    if header_len != canonical {
+        return Err((
+            12,
+            format!("header length {header_len} is wrong ({canonical} for these sizes)"),
+        ));
+    }
+    need(0, header_len, "header")?;
+    if b[min_header..header_len].iter().any(|&x| x != 0) {
+        return Err((min_header as u64, "header padding is not zero".into()));
+    }
+    let total = (header_len as u64)
+        .checked_add(payload_len)
+        .and_then(|x| x.checked_add(32));
+    match total {
+        Some(t) if t == b.len() as u64 => {}
+        Some(t) if t > b.len() as u64 => {
+            return Err((
+                b.len() as u64,
+                format!(
+                    "truncated: the header says {t} bytes, the file has {} (ends at byte {})",
+                    b.len(),
+                    b.len()
+                ),
+            ));
+        }
+        _ => {
+            return Err((
+                16,
+                format!(
+                    "payload length {payload_len} does not match the file's {} bytes",
+                    b.len()
+                ),
+            ));
+        }
+    }
+    let body = b.len() - 32;
+    if blake3::hash(&b[..body]).as_bytes() != &b[body..] {
+        return Err((
+            body as u64,
+            "checksum mismatch: the cube is corrupt; import the forecast again".into(),
+        ));
+    }
+    let mut o = FIXED_HEADER;
+    let levels_hpa: Vec<f64> = (0..nlev).map(|k| f64_at(o + 8 * k)).collect();
+    o += 8 * nlev;
+    let mut height_source = Vec::with_capacity(nlev);
+    for k in 0..nlev {
+        height_source.push(match b[o + k] {
+            0 => HeightSource::Data,
+            1 => HeightSource::StandardAtmosphere,
+            x => return Err(((o + k) as u64, format!("unknown height source {x}"))),
+        });
+    }
+    o += nlev;
+    let times: Vec<i64> = (0..ntime).map(|k| u64_at(o + 8 * k) as i64).collect();
+    o += 8 * ntime;
+    let source = std::str::from_utf8(&b[o..o + source_len])
+        .map_err(|_| (o as u64, "source is not UTF-8".to_string()))?
+        .to_string();
+    let meta = CubeMeta {
+        grid: Grid {
+            lat0: f64_at(24),
+            dlat: f64_at(32),
+            nlat: u32_at(40) as usize,
+            nlon: u32_at(44) as usize,
+            lon0: f64_at(48),
+            dlon: f64_at(56),
+        },
+        levels_hpa,
+        height_source,
+        times,
+        source,
+        run_time: u64_at(64) as i64,
+    };
+    meta.validate().map_err(|e| (24u64, e))?;
+    let mut expect_flags = 0;
+    if meta.steady() {
+        expect_flags |= FLAG_STEADY;
+    }
+    if meta
+        .height_source
+        .contains(&HeightSource::StandardAtmosphere)
+    {
+        expect_flags |= FLAG_STD_ATMOSPHERE;
+    }
+    if flags != expect_flags {
+        return Err((
+            84,
+            format!("flags {flags:#x} do not match the header ({expect_flags:#x})"),
+        ));
+    }
+    if payload_len != (meta.value_count() as u64) * 4 {
+        return Err((
+            16,
+            format!(
+                "payload of {payload_len} bytes for {} values",
+                meta.value_count()
+            ),
+        ));
+    }
+    // Values: finite, heights increasing (fail closed even with a matching checksum).
+    let raw = &b[header_len..body];
+    // SAFETY: every bit pattern is a valid f32 (little-endian target).
+    let (pre, mid, post) = unsafe { raw.align_to::<f32>() };
+    let copied: Vec<f32>;
+    let values: &[f32] = if pre.is_empty() && post.is_empty() {
+        mid
+    } else {
+        copied = raw
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect();
+        &copied
+    };
+    check_values(&meta, values).map_err(|e| (header_len as u64, e))?;
+    Ok((meta, header_len, values.len()))
+}

@@ -1,0 +1,95 @@
+//! Wind cubes: import, synthesis, memory-mapped reading, interpolation.
+//!
+//! * [`import()`] reads GRIB2 forecasts (GFS, GDAS, JMA MEPS; regular
+//!   latitude/longitude grids) and builds a [`Cube`] of geopotential height,
+//!   U and V on every isobaric level, cropped to a region.
+//! * [`synth`] builds analytic cubes (uniform, shear, rotation, linear) for
+//!   checking the numerics against exact solutions.
+//! * [`Cube::open`] memory-maps a cube file (format in [`cube`]'s docs,
+//!   checked by BLAKE3 on open); [`Cube`] implements [`WindField`] with
+//!   Tawhiri's interpolation (documented on [`Cube`]).
+//! * [`isa`]: the standard atmosphere.
+//!
+//! The contract every wind source meets, used by the flight model:
+
+pub mod cube;
+mod import;
+pub mod isa;
+pub mod synth;
+
+pub use cube::{Cube, CubeMeta, FORMAT_VERSION, Grid, HeightSource, format_time};
+pub use import::{ImportOptions, ImportReport, Region, Skipped, import, import_bytes};
+
+/// Why wind data could not be imported, read or built. Every message is one
+/// line naming the file (and message, byte offset) and what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum WindError {
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    /// A GRIB2 message could not be read.
+    #[error("{file}: GRIB message {message} at byte {offset}: {reason}")]
+    Grib {
+        file: String,
+        message: usize,
+        offset: u64,
+        reason: String,
+    },
+    /// The forecast is readable but cannot make a cube (a missing variable
+    /// or level, mixed grids, duplicated times, ...): the text names the
+    /// messages concerned.
+    #[error("{0}")]
+    Import(String),
+    /// A cube file is corrupt, truncated or of another version.
+    #[error("{path}: {reason} (at byte {offset})")]
+    Cube {
+        path: String,
+        offset: u64,
+        reason: String,
+    },
+    /// Bad parameters or an inconsistent in-memory cube.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl WindError {
+    pub(crate) fn io(path: &std::path::Path, source: std::io::Error) -> Self {
+        WindError::Io {
+            path: path.display().to_string(),
+            source,
+        }
+    }
+}
+
+/// Outside the data: the model must stop with an error, never extrapolate.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum OutOfData {
+    #[error("time {t} s is outside the forecast ({from} to {to} s since the Unix epoch)")]
+    Time { t: f64, from: f64, to: f64 },
+    #[error("{lat:.4} N {lon:.4} E is outside the wind data's region")]
+    Region { lat: f64, lon: f64 },
+    #[error("altitude {alt:.0} m is above the top level of the wind data ({top:.0} m there)")]
+    Above { alt: f64, top: f64 },
+}
+
+/// Wind at a point: `u` eastward and `v` northward, in m/s.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Wind {
+    pub u: f64,
+    pub v: f64,
+}
+
+/// A wind field over time and space.
+pub trait WindField: Sync {
+    /// Wind at time `t` (seconds since the Unix epoch, UTC), latitude and
+    /// longitude in degrees (longitude in -180..360 as the source has it),
+    /// and altitude in metres above sea level (geopotential).
+    fn wind(&self, t: f64, lat: f64, lon: f64, alt: f64) -> Result<Wind, OutOfData>;
+    /// Whether the field has a single valid time (winds held steady): every
+    /// output must say so.
+    fn steady(&self) -> bool {
+        false
+    }
+}
