@@ -60,17 +60,16 @@ baram_available() {
     "$BARAM" wind import --help >/dev/null 2>&1
 }
 baram_import() {
-  "$BARAM" wind import "$GRIB" --out "$BARAM_WINDS"
+  "$BARAM" -q wind import "$GRIB" --region 25,50,110,145 -o "$BARAM_WINDS"
 }
 # args: name lat lon profile launch_time launch_alt ascent burst descent float_alt float_hours
 baram_predict() {
-  local args=(flight predict --json --winds "$BARAM_WINDS" --lat "$2" --lon "$3"
-              --time "$5" --launch-alt "$6" --ascent-rate "$7")
-  if [ "$4" = standard ]; then
-    args+=(--burst-alt "$8" --descent-rate "$9")
-  else
-    args+=(--float-alt "${10}" --float-hours "${11}")
-  fi
+  # Only the ascent-burst-descent cases: Tawhiri's float profile ends in
+  # the air, baram's float ends with a release and a descent.
+  [ "$4" = standard ] || return 1
+  local args=(--json flight predict --cube "$BARAM_WINDS" --launch "$2,$3"
+              --time "$5" --launch-alt "$6" --ascent-rate "$7"
+              --burst-alt "$8" --descent-rate "$9" --repeat "$REPEAT")
   "$BARAM" "${args[@]}" "${BARAM_EXTRA[@]}"
 }
 # ----------------------------------------------------------------------------

@@ -5,7 +5,7 @@ use crate::output::Ctx;
 use anyhow::{Context, Result, bail};
 use baram_flight::geo::{self, NaturalEarth};
 use baram_flight::model::{
-    self, Ascent, Balloon, Descent, Float, FloatKind, FlightSpec, Gas, LeafletCloud, Launch,
+    self, Ascent, Balloon, Descent, FlightSpec, Float, FloatKind, Gas, Launch, LeafletCloud,
     Release,
 };
 use baram_flight::output;
@@ -88,6 +88,10 @@ pub struct PredictArgs {
     /// Write the trajectory as CSV.
     #[arg(long)]
     csv: Option<PathBuf>,
+    /// Benchmarks: predict this many times in the process and report the
+    /// median time of one prediction (`timing` in --json).
+    #[arg(long, hide = true)]
+    repeat: Option<u32>,
 }
 
 pub fn run(cmd: &FlightCmd, ctx: &Ctx) -> Result<ExitCode> {
@@ -181,7 +185,9 @@ pub fn spec(a: &FlightArgs) -> Result<FlightSpec> {
         (None, None) => Release::AtBurst,
     };
     if spec.float.is_some() && spec.release == Release::AtBurst {
-        bail!("--float-alt: a floating balloon does not burst; give --release-timer MINUTES or --release-alt METRES");
+        bail!(
+            "--float-alt: a floating balloon does not burst; give --release-timer MINUTES or --release-alt METRES"
+        );
     }
     Ok(spec)
 }
@@ -226,6 +232,23 @@ fn predict(a: &PredictArgs, ctx: &Ctx) -> Result<ExitCode> {
     let spec = spec(&a.flight)?;
     let cube = open_cube(&a.flight.cube)?;
     let traj = model::predict(&spec, &cube).map_err(explain)?;
+    let timing = a.repeat.filter(|&n| n > 0).map(|n| {
+        let mut ms: Vec<f64> = (0..n)
+            .map(|_| {
+                let t0 = std::time::Instant::now();
+                let r = model::predict(&spec, &cube);
+                let dt = t0.elapsed().as_secs_f64() * 1e3;
+                std::hint::black_box(r.ok());
+                dt
+            })
+            .collect();
+        ms.sort_by(f64::total_cmp);
+        Timing {
+            runs: n,
+            median_ms: ms[ms.len() / 2],
+            min_ms: ms[0],
+        }
+    });
     let areas = NaturalEarth;
     if let Some(p) = &a.geojson {
         write(p, &output::geojson(&traj, Some(&areas)))?;
@@ -252,12 +275,15 @@ fn predict(a: &PredictArgs, ctx: &Ctx) -> Result<ExitCode> {
     #[derive(serde::Serialize)]
     struct Report {
         landing: Landing,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        timing: Option<Timing>,
         leaflets: Vec<[f64; 2]>,
         winds_held_steady: bool,
         ground: &'static str,
         cube: String,
     }
     let rep = Report {
+        timing,
         landing: Landing {
             lat: l.lat_deg,
             lon: l.lon_deg,
@@ -314,6 +340,13 @@ fn predict(a: &PredictArgs, ctx: &Ctx) -> Result<ExitCode> {
     ctx.say(format!("note: ground at {}", traj.ground().describe()));
     ctx.json(&rep);
     Ok(ExitCode::SUCCESS)
+}
+
+#[derive(serde::Serialize)]
+struct Timing {
+    runs: u32,
+    median_ms: f64,
+    min_ms: f64,
 }
 
 fn write(path: &Path, text: &str) -> Result<()> {

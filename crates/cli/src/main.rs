@@ -3,6 +3,7 @@
 
 mod demo;
 mod drop_cmd;
+mod flight_cmd;
 mod library_cmd;
 mod output;
 mod sanitize_cmd;
@@ -55,6 +56,9 @@ pub enum Command {
     /// Wind data for balloon flights: import forecasts, synthesise test fields.
     #[command(subcommand)]
     Wind(wind_cmd::WindCmd),
+    /// Balloon flights: predictions from wind forecasts.
+    #[command(subcommand)]
+    Flight(flight_cmd::FlightCmd),
 }
 
 /// Keeps freed large buffers in the process instead of returning them to the
@@ -97,6 +101,7 @@ fn main() -> ExitCode {
         Command::Sanitize(c) => sanitize_cmd::run(c, &ctx),
         Command::Drop(c) => drop_cmd::run(c, &cli.workspace, &ctx),
         Command::Wind(c) => wind_cmd::run(c, &ctx),
+        Command::Flight(c) => flight_cmd::run(c, &ctx),
     };
     match result {
         Ok(code) => code,
