@@ -360,6 +360,36 @@ fn split_messages(data: &[u8]) -> Result<Vec<(usize, usize)>, (usize, usize, Str
                 ),
             ));
         }
+        // Walk the sections before the decoder does: it allocates each
+        // section's claimed length up front (a corrupt length asked the
+        // fuzzer for 3 GB).
+        let msg = &data[pos..pos + len];
+        let mut s = 16;
+        while s < len - 4 {
+            if len - 4 - s < 5 {
+                return Err((
+                    n,
+                    pos,
+                    format!(
+                        "section header at byte {} is cut off by the end marker: corrupt",
+                        pos + s
+                    ),
+                ));
+            }
+            let slen = u32::from_be_bytes(msg[s..s + 4].try_into().expect("4 bytes")) as usize;
+            let num = msg[s + 4];
+            if slen < 5 || slen > len - 4 - s || !(1..=7).contains(&num) {
+                return Err((
+                    n,
+                    pos,
+                    format!(
+                        "section {num} at byte {} claims {slen} bytes, beyond the message's end or not a section: corrupt",
+                        pos + s
+                    ),
+                ));
+            }
+            s += slen;
+        }
         out.push((pos, len));
         pos += len;
     }
@@ -690,6 +720,16 @@ pub fn import_bytes(
                     )));
                 }
                 centres.insert(sub.identification().centre_id());
+                // The decoder allocates by the counts in section 5: bound them
+                // by the grid first (a corrupt count asked for gigabytes).
+                let encoded = sub.repr_def().num_points() as usize;
+                if encoded > sg.ni * sg.nj {
+                    return Err(serr(format!(
+                        "{} claims {encoded} encoded values for a grid of {} points: the data representation section is corrupt",
+                        var.name(),
+                        sg.ni * sg.nj
+                    )));
+                }
                 // Decode and crop.
                 let decoder = grib::Grib2SubmessageDecoder::from(sub)
                     .map_err(|e| serr(format!("cannot decode {}: {e}", var.name())))?;
