@@ -11,8 +11,11 @@
 //!   memory-mapped, and interpolated as Tawhiri does.
 //! * [`geo`]: the areas a balloon can land in (PRK, KOR, CHN, RUS, JPN, sea),
 //!   the DMZ and MDL lines and airports, embedded in the binary.
+//! * [`ensemble`]: Monte Carlo ensembles over the balloon's numbers and the
+//!   wind error: landing probabilities per area, airports, inland reach.
 
 pub mod atmosphere;
+pub mod ensemble;
 pub mod geo;
 pub mod model;
 pub mod output;
