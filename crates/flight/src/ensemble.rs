@@ -997,8 +997,9 @@ fn aggregate(
     let airports = geo::airports();
     let mut per_airport = vec![0u32; airports.len()];
     let mut airport_members = 0u32;
-    let mut inland_m: Vec<f64> = Vec::new();
-    let mut landings = Vec::new();
+    // Sized up front: the allocations of a run do not grow with members.
+    let mut inland_m: Vec<f64> = Vec::with_capacity(outcomes.len());
+    let mut landings = Vec::with_capacity(outcomes.len());
 
     let (x0, x1, y0, y1) = geo::DATA_BOX;
     let cell = spec.density_cell_deg;
