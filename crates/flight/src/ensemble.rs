@@ -539,9 +539,7 @@ fn mix64(mut z: u64) -> u64 {
 impl Rng {
     /// Stream `stream` of member `member`.
     fn new(seed: u64, member: u32, stream: u64) -> Rng {
-        let m = mix64(
-            (u64::from(member) << 8 | stream).wrapping_add(0x9E37_79B9_7F4A_7C15),
-        );
+        let m = mix64((u64::from(member) << 8 | stream).wrapping_add(0x9E37_79B9_7F4A_7C15));
         Rng(mix64(seed ^ m).wrapping_add(m))
     }
     fn next(&mut self) -> u64 {

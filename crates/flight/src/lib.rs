@@ -13,6 +13,8 @@
 //!   the DMZ and MDL lines and airports, embedded in the binary.
 //! * [`ensemble`]: Monte Carlo ensembles over the balloon's numbers and the
 //!   wind error: landing probabilities per area, airports, inland reach.
+//! * [`windows`]: launch windows ranked by the chance of reaching the
+//!   target, with the safety limits as hard filters.
 
 pub mod atmosphere;
 pub mod ensemble;
@@ -20,3 +22,4 @@ pub mod geo;
 pub mod model;
 pub mod output;
 pub mod wind;
+pub mod windows;

@@ -116,7 +116,10 @@ fn no_spread_in_a_uniform_field_lands_every_member_on_the_deterministic_landing(
     let det = model::landing(&base, &field).unwrap();
     assert_eq!(r.landings.len(), 64);
     for l in &r.landings {
-        assert_eq!((l.lat_deg, l.lon_deg, l.t_unix_s), (det.lat_deg, det.lon_deg, det.t_unix_s));
+        assert_eq!(
+            (l.lat_deg, l.lon_deg, l.t_unix_s),
+            (det.lat_deg, det.lon_deg, det.t_unix_s)
+        );
     }
     let area = geo::area_at(det.lat_deg, det.lon_deg);
     assert_eq!(r.count(area), 64);
@@ -145,11 +148,22 @@ fn probabilities_and_failures_sum_to_one() {
     let landed: u32 = r.areas.iter().map(|a| a.count).sum();
     assert_eq!(landed + r.failed, 400);
     assert_eq!(r.landings.len() as u32, landed);
-    assert!(r.failed > 0 && landed > 0, "failed {} landed {landed}", r.failed);
-    assert_eq!(r.failure_kinds.iter().map(|k| k.count).sum::<u32>(), r.failed);
+    assert!(
+        r.failed > 0 && landed > 0,
+        "failed {} landed {landed}",
+        r.failed
+    );
+    assert_eq!(
+        r.failure_kinds.iter().map(|k| k.count).sum::<u32>(),
+        r.failed
+    );
     assert_eq!(r.failure_kinds[0].kind, "left the wind data's region");
     assert!(!r.failures.is_empty() && r.failures.len() <= 20);
-    assert!(r.failures[0].reason.contains("left the wind data"), "{}", r.failures[0].reason);
+    assert!(
+        r.failures[0].reason.contains("left the wind data"),
+        "{}",
+        r.failures[0].reason
+    );
     let in_grid: u32 = r.density.cells.iter().map(|c| c.count).sum();
     assert_eq!(in_grid + r.density.outside, landed);
 }
@@ -173,7 +187,11 @@ fn thread_count_does_not_change_the_result() {
     spec.sample_tracks = 5;
     let one = ensemble::run(&spec, &field, 1).unwrap();
     for threads in [2, 3, 8] {
-        assert_eq!(one, ensemble::run(&spec, &field, threads).unwrap(), "{threads} threads");
+        assert_eq!(
+            one,
+            ensemble::run(&spec, &field, threads).unwrap(),
+            "{threads} threads"
+        );
     }
 }
 
@@ -187,17 +205,29 @@ fn bad_arguments_are_named() {
     assert_eq!(arg_of(e), "members");
 
     let ok = EnsembleSpec::new(base, 10, 1);
-    assert_eq!(arg_of(ensemble::run(&ok, &field, 0).unwrap_err()), "threads");
+    assert_eq!(
+        arg_of(ensemble::run(&ok, &field, 0).unwrap_err()),
+        "threads"
+    );
 
     let mut s = ok;
     s.spreads.float_altitude_m = -1.0;
-    assert_eq!(arg_of(ensemble::run(&s, &field, 1).unwrap_err()), "spreads.float_altitude_m");
+    assert_eq!(
+        arg_of(ensemble::run(&s, &field, 1).unwrap_err()),
+        "spreads.float_altitude_m"
+    );
     let mut s = ok;
     s.spreads.ascent_rel = f64::NAN;
-    assert_eq!(arg_of(ensemble::run(&s, &field, 1).unwrap_err()), "spreads.ascent_rel");
+    assert_eq!(
+        arg_of(ensemble::run(&s, &field, 1).unwrap_err()),
+        "spreads.ascent_rel"
+    );
     let mut s = ok;
     s.wind_error.modes = 0;
-    assert_eq!(arg_of(ensemble::run(&s, &field, 1).unwrap_err()), "wind_error.modes");
+    assert_eq!(
+        arg_of(ensemble::run(&s, &field, 1).unwrap_err()),
+        "wind_error.modes"
+    );
     let mut s = ok;
     s.wind_error.correlation_length_km = 0.0;
     assert_eq!(
@@ -212,11 +242,17 @@ fn bad_arguments_are_named() {
     );
     let mut s = ok;
     s.density_cell_deg = 0.0;
-    assert_eq!(arg_of(ensemble::run(&s, &field, 1).unwrap_err()), "density_cell_deg");
+    assert_eq!(
+        arg_of(ensemble::run(&s, &field, 1).unwrap_err()),
+        "density_cell_deg"
+    );
     // The base flight's own errors come through with the model's names.
     let mut s = ok;
     s.base.launch.time_unix_s = T0 + 10.0 * 86_400.0;
-    assert_eq!(arg_of(ensemble::run(&s, &field, 1).unwrap_err()), "launch.time_unix_s");
+    assert_eq!(
+        arg_of(ensemble::run(&s, &field, 1).unwrap_err()),
+        "launch.time_unix_s"
+    );
 }
 
 #[test]
@@ -318,7 +354,10 @@ fn a_members_trajectory_ends_where_the_ensemble_counted_it() {
     for i in [0u32, 7, 19] {
         let t = ensemble::member_trajectory(&spec, &field, i).unwrap();
         let l = r.landings.iter().find(|l| l.member == i).unwrap();
-        assert_eq!((t.landing().lat_deg, t.landing().lon_deg), (l.lat_deg, l.lon_deg));
+        assert_eq!(
+            (t.landing().lat_deg, t.landing().lon_deg),
+            (l.lat_deg, l.lon_deg)
+        );
     }
     assert_eq!(r.tracks.len(), 3);
     let last = r.tracks[1].points.last().unwrap();
@@ -349,7 +388,13 @@ fn member_numbers_follow_the_spreads() {
         (mean, sd)
     };
     let (m, sd) = stats(&floats);
-    assert!((m - 6000.0).abs() < 20.0 && (sd / 300.0 - 1.0).abs() < 0.08, "{m} {sd}");
+    assert!(
+        (m - 6000.0).abs() < 20.0 && (sd / 300.0 - 1.0).abs() < 0.08,
+        "{m} {sd}"
+    );
     let (m, sd) = stats(&timers);
-    assert!((m - 180.0).abs() < 0.5 && (sd / 5.0 - 1.0).abs() < 0.08, "{m} {sd}");
+    assert!(
+        (m - 180.0).abs() < 0.5 && (sd / 5.0 - 1.0).abs() < 0.08,
+        "{m} {sd}"
+    );
 }

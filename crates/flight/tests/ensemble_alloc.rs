@@ -74,5 +74,8 @@ fn allocations_do_not_grow_with_members() {
     let many = allocations(1000);
     // Only the density grid's list of occupied cells may grow (a handful of
     // reallocations of one Vec), never per member.
-    assert!(many <= few + 12, "{few} allocations for 10 members, {many} for 1000");
+    assert!(
+        many <= few + 12,
+        "{few} allocations for 10 members, {many} for 1000"
+    );
 }
