@@ -1082,7 +1082,7 @@ fn aggregate(
             count,
         })
         .collect();
-    airport_list.sort_by(|a, b| b.count.cmp(&a.count));
+    airport_list.sort_by_key(|a| std::cmp::Reverse(a.count));
 
     inland_m.sort_by(f64::total_cmp);
     let pct = |p: f64| -> Option<f64> {

@@ -15,11 +15,13 @@
 //!   wind error: landing probabilities per area, airports, inland reach.
 //! * [`windows`]: launch windows ranked by the chance of reaching the
 //!   target, with the safety limits as hard filters.
+//! * [`report`]: one self-contained HTML report with an SVG map.
 
 pub mod atmosphere;
 pub mod ensemble;
 pub mod geo;
 pub mod model;
 pub mod output;
+pub mod report;
 pub mod wind;
 pub mod windows;

@@ -117,3 +117,47 @@ fn ensemble_of_1000_six_hour_float_flights_on_one_core() {
     assert_eq!(r.failed, 0);
     assert!(took.as_secs_f64() < 1.0);
 }
+
+#[test]
+#[ignore = "a benchmark: run in release"]
+fn windows_over_24_hours_on_two_cores() {
+    let grid = Grid::new();
+    let mut base = FlightSpec::new(
+        Launch {
+            lat_deg: 37.7,
+            lon_deg: 126.6,
+            time_unix_s: T0,
+            alt_m: 10.0,
+        },
+        Ascent::ConstantRate {
+            rate_m_s: 3.0,
+            burst_altitude_m: 20_000.0,
+        },
+        Descent::Payload {
+            sea_level_rate_m_s: 5.0,
+        },
+    );
+    base.float = Some(Float {
+        altitude_m: 6_000.0,
+        kind: FloatKind::ZeroPressure,
+    });
+    base.release = Release::Timer {
+        minutes_after_launch: 360.0,
+    };
+    baram_flight::geo::warm_up();
+    let spec = baram_flight::windows::WindowsSpec::new(
+        EnsembleSpec::new(base, 1000, 1),
+        T0 + 3600.0,
+        T0 + 24.0 * 3600.0,
+    );
+    let start = Instant::now();
+    let r = baram_flight::windows::plan(&spec, &grid, 2).unwrap();
+    let took = start.elapsed();
+    eprintln!(
+        "windows: {} candidates x 1000 members of a 6 h float flight, two threads: {took:?} ({} accepted)",
+        r.candidates.len(),
+        r.ranking.len()
+    );
+    assert_eq!(r.candidates.len(), 24);
+    assert!(took.as_secs_f64() < 30.0);
+}
