@@ -11,9 +11,17 @@
 //!   memory-mapped, and interpolated as Tawhiri does.
 //! * [`geo`]: the areas a balloon can land in (PRK, KOR, CHN, RUS, JPN, sea),
 //!   the DMZ and MDL lines and airports, embedded in the binary.
+//! * [`ensemble`]: Monte Carlo ensembles over the balloon's numbers and the
+//!   wind error: landing probabilities per area, airports, inland reach.
+//! * [`windows`]: launch windows ranked by the chance of reaching the
+//!   target, with the safety limits as hard filters.
+//! * [`report`]: one self-contained HTML report with an SVG map.
 
 pub mod atmosphere;
+pub mod ensemble;
 pub mod geo;
 pub mod model;
 pub mod output;
+pub mod report;
 pub mod wind;
+pub mod windows;
