@@ -309,6 +309,23 @@ enum Store {
 pub struct Cube {
     meta: CubeMeta,
     store: Store,
+    /// Lowest top-level height and highest bottom-level height over every
+    /// column: an altitude strictly between them is inside every column, so
+    /// a lookup there needs neither end check (a speed-up only; answers are
+    /// the same).
+    min_top: f64,
+    max_bottom: f64,
+}
+
+/// (lowest top-level height, highest bottom-level height) over all columns.
+fn column_bounds(nlev: usize, values: &[f32]) -> (f64, f64) {
+    let mut min_top = f64::INFINITY;
+    let mut max_bottom = f64::NEG_INFINITY;
+    for col in values.chunks_exact(nlev * NVAR) {
+        min_top = min_top.min(col[(nlev - 1) * NVAR] as f64);
+        max_bottom = max_bottom.max(col[0] as f64);
+    }
+    (min_top, max_bottom)
 }
 
 impl std::fmt::Debug for Cube {
@@ -325,9 +342,12 @@ impl Cube {
     pub fn from_parts(meta: CubeMeta, values: Vec<f32>) -> Result<Cube, WindError> {
         meta.validate().map_err(WindError::Invalid)?;
         check_values(&meta, &values).map_err(WindError::Invalid)?;
+        let (min_top, max_bottom) = column_bounds(meta.levels_hpa.len(), &values);
         Ok(Cube {
             meta,
             store: Store::Owned(values),
+            min_top,
+            max_bottom,
         })
     }
 
@@ -348,9 +368,11 @@ impl Cube {
             offset,
             reason,
         })?;
-        let cube = Cube {
+        let mut cube = Cube {
             meta,
             store: Store::Mapped { map, start, len },
+            min_top: f64::NEG_INFINITY,
+            max_bottom: f64::INFINITY,
         };
         // Page-aligned mapping + header padded to 64: always aligned.
         let (pre, _, _) = unsafe { cube.raw_bytes().align_to::<f32>() };
@@ -361,6 +383,7 @@ impl Cube {
                 reason: "payload not aligned for f32".into(),
             });
         }
+        (cube.min_top, cube.max_bottom) = column_bounds(cube.meta.levels_hpa.len(), cube.values());
         Ok(cube)
     }
 
@@ -375,10 +398,13 @@ impl Cube {
         let values = bytes[start..start + len * 4]
             .chunks_exact(4)
             .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-            .collect();
+            .collect::<Vec<f32>>();
+        let (min_top, max_bottom) = column_bounds(meta.levels_hpa.len(), &values);
         Ok(Cube {
             meta,
             store: Store::Owned(values),
+            min_top,
+            max_bottom,
         })
     }
 
@@ -559,29 +585,47 @@ impl WindField for Cube {
                 .map(|&(b, w)| v[b + k * 3 + var] as f64 * w)
                 .sum()
         };
-        let top = interp(nlev - 1, 0);
-        if alt > top {
-            return Err(OutOfData::Above { alt, top });
-        }
-        let h0 = interp(0, 0);
-        if alt <= h0 {
-            return Ok(Wind {
-                u: interp(0, 1),
-                v: interp(0, 2),
-            });
-        }
-        // Tawhiri's search: largest k in 0..=nlev-2 with H[k] < alt.
-        let (mut lo, mut hi) = (0usize, nlev - 2);
-        while lo < hi {
-            let mid = (lo + hi).div_ceil(2);
-            if alt <= interp(mid, 0) {
-                hi = mid - 1;
-            } else {
-                lo = mid;
+        // The end checks, skipped where no column can need them.
+        let mut top = f64::NAN;
+        if alt >= self.min_top {
+            top = interp(nlev - 1, 0);
+            if alt > top {
+                return Err(OutOfData::Above { alt, top });
             }
         }
-        let lower = if lo == 0 { h0 } else { interp(lo, 0) };
-        let upper = if lo + 1 == nlev - 1 {
+        let mut h0 = f64::NAN;
+        if alt <= self.max_bottom {
+            h0 = interp(0, 0);
+            if alt <= h0 {
+                return Ok(Wind {
+                    u: interp(0, 1),
+                    v: interp(0, 2),
+                });
+            }
+        }
+        // Tawhiri's search: largest k in 0..=nlev-2 with H[k] < alt (H[0] <
+        // alt holds here). The heights met on the way are kept for the blend.
+        let (mut lo, mut hi) = (0usize, nlev - 2);
+        let (mut h_lo, mut h_hi) = (h0, f64::NAN);
+        let mut hi_at = usize::MAX;
+        while lo < hi {
+            let mid = (lo + hi).div_ceil(2);
+            let h = interp(mid, 0);
+            if alt <= h {
+                hi = mid - 1;
+                h_hi = h;
+                hi_at = mid;
+            } else {
+                lo = mid;
+                h_lo = h;
+            }
+        }
+        // h_lo is the height at the final lo (h0 while lo is 0), NaN if
+        // that was not computed.
+        let lower = if h_lo.is_nan() { interp(lo, 0) } else { h_lo };
+        let upper = if hi_at == lo + 1 {
+            h_hi
+        } else if lo + 1 == nlev - 1 && !top.is_nan() {
             top
         } else {
             interp(lo + 1, 0)
