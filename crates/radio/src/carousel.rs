@@ -1,0 +1,1 @@
+//! The fountain-coded, signed carousel (being written).

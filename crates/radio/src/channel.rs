@@ -1,0 +1,1 @@
+//! The HF channel simulator and WAV I/O (being written).
