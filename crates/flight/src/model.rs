@@ -1140,7 +1140,10 @@ impl Run<'_> {
             }
             let t_next = grid.min(t_stop);
             let dt = t_next - s.t;
-            let h_new = self.vertical.end_alt(s.h, dt);
+            // The step's stage altitudes, computed once: used to see what
+            // the step crosses and, if it crosses nothing, to take it.
+            let stages = self.vertical.stages(s.h, dt);
+            let h_new = stages.1;
             // The first altitude of interest crossed by this step.
             let mut hit: Option<(f64, bool)> = None;
             let mut consider = |x: f64, is_target: bool| {
@@ -1169,13 +1172,13 @@ impl Run<'_> {
             }
             if let Some((x, is_target)) = hit {
                 let tau = self.time_to(s.h, x, dt);
-                s = self.rk4(s, tau, Some(x))?;
+                s = self.rk4(s, tau, Some(x), self.vertical.stages(s.h, tau))?;
                 if is_target {
                     return Ok((s, End::Altitude));
                 }
                 continue;
             }
-            s = self.rk4(s, dt, None)?;
+            s = self.rk4(s, dt, None, stages)?;
             if t_next == t_stop {
                 if t_end.is_some_and(|t| t <= self.t_limit) {
                     return Ok((s, End::Time));
@@ -1230,13 +1233,19 @@ impl Run<'_> {
         0.5 * (a + b)
     }
 
-    /// One RK4 step of the full state.
+    /// One RK4 step of the full state, given the vertical stages of that
+    /// step (`Vertical::stages(s.h, dt)`).
     #[inline]
     /// `end`: the altitude the step is known to end at (a root-found
     /// phase end or layer bound), which then replaces the RK4 altitude that
     /// differs from it by the root finder's tolerance.
-    fn rk4(&self, s: State, dt: f64, end: Option<f64>) -> Result<State, Error> {
-        let (mut hs, h_rk4) = self.vertical.stages(s.h, dt);
+    fn rk4(
+        &self,
+        s: State,
+        dt: f64,
+        end: Option<f64>,
+        (mut hs, h_rk4): ([f64; 4], f64),
+    ) -> Result<State, Error> {
         let h_end = end.unwrap_or(h_rk4);
         // The motion within a step is monotone, so the true altitude stays
         // between the step's ends; an RK4 stage may overshoot them by a
