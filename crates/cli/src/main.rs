@@ -6,6 +6,7 @@ mod drop_cmd;
 mod library_cmd;
 mod output;
 mod sanitize_cmd;
+mod vault_cmd;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -51,6 +52,9 @@ pub enum Command {
     /// Drops: plan, build and write media for recipients' devices.
     #[command(subcommand)]
     Drop(drop_cmd::DropCmd),
+    /// The vault: encrypted intake of material from the field (keygen,
+    /// intake, import, check, list).
+    Vault(vault_cmd::VaultArgs),
 }
 
 /// Keeps freed large buffers in the process instead of returning them to the
@@ -92,6 +96,7 @@ fn main() -> ExitCode {
         Command::Library(c) => library_cmd::run(c, &cli.workspace, &ctx),
         Command::Sanitize(c) => sanitize_cmd::run(c, &ctx),
         Command::Drop(c) => drop_cmd::run(c, &cli.workspace, &ctx),
+        Command::Vault(a) => vault_cmd::run(a, &ctx),
     };
     match result {
         Ok(code) => code,

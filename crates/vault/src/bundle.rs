@@ -481,3 +481,41 @@ pub fn scan_items(items: &Path) -> Result<ItemScan, Error> {
 pub fn parse_record(plain: &[u8]) -> Result<Record, String> {
     serde_json::from_slice(plain).map_err(|e| format!("the record is not valid: {e}"))
 }
+
+/// Every file under `paths` (folders recursively, in sorted order; symbolic
+/// links to folders are not followed). Paths that cannot be walked are
+/// returned as errors so the caller can report them and go on.
+pub fn collect_files(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<(PathBuf, IntakeError)>) {
+    fn walk(p: &Path, files: &mut Vec<PathBuf>, bad: &mut Vec<(PathBuf, IntakeError)>) {
+        match fs::symlink_metadata(p) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                bad.push((p.to_path_buf(), IntakeError::Vanished))
+            }
+            Err(e) => bad.push((p.to_path_buf(), IntakeError::Unreadable(e))),
+            Ok(m) if m.is_dir() => match fs::read_dir(p) {
+                Err(e) => bad.push((p.to_path_buf(), IntakeError::Unreadable(e))),
+                Ok(rd) => {
+                    let mut entries: Vec<PathBuf> =
+                        rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
+                    entries.sort();
+                    for e in entries {
+                        walk(&e, files, bad);
+                    }
+                }
+            },
+            Ok(m) if m.file_type().is_symlink() => match fs::metadata(p) {
+                Ok(t) if t.is_file() => files.push(p.to_path_buf()),
+                Ok(_) => bad.push((p.to_path_buf(), IntakeError::NotAFile)),
+                Err(_) => bad.push((p.to_path_buf(), IntakeError::Vanished)),
+            },
+            Ok(m) if m.is_file() => files.push(p.to_path_buf()),
+            Ok(_) => bad.push((p.to_path_buf(), IntakeError::NotAFile)),
+        }
+    }
+    let mut files = Vec::new();
+    let mut bad = Vec::new();
+    for p in paths {
+        walk(p, &mut files, &mut bad);
+    }
+    (files, bad)
+}

@@ -43,7 +43,7 @@ mod fsx;
 pub mod keys;
 mod store;
 
-pub use bundle::{BundleInfo, Intake, IntakeError, IntakeOptions, Record, Taken};
+pub use bundle::{BundleInfo, Intake, IntakeError, IntakeOptions, Record, Taken, collect_files};
 pub use keys::{Keys, fingerprint, parse_recipient, read_recipients_file};
 
 use age::secrecy::SecretString;
