@@ -19,7 +19,12 @@ const PASS_ENV: &str = "BARAM_VAULT_PASSPHRASE";
 #[derive(Args, Debug)]
 pub struct VaultArgs {
     /// The vault folder (identity, catalog, encrypted blobs).
-    #[arg(long, global = true, env = "BARAM_VAULT", default_value = "baram-vault")]
+    #[arg(
+        long,
+        global = true,
+        env = "BARAM_VAULT",
+        default_value = "baram-vault"
+    )]
     vault: PathBuf,
     /// Read the passphrase from the first line of FILE. Without it: the
     /// environment variable BARAM_VAULT_PASSPHRASE, else a prompt on the terminal.
@@ -95,9 +100,10 @@ pub fn run(a: &VaultArgs, ctx: &Ctx) -> Result<ExitCode> {
 /// prompt on the terminal (asked twice when `confirm`).
 fn passphrase(a: &VaultArgs, confirm: bool) -> Result<SecretString> {
     if let Some(f) = &a.passphrase_file {
-        let text = Zeroizing::new(std::fs::read_to_string(f).with_context(|| {
-            format!("{}: cannot read the passphrase file", f.display())
-        })?);
+        let text = Zeroizing::new(
+            std::fs::read_to_string(f)
+                .with_context(|| format!("{}: cannot read the passphrase file", f.display()))?,
+        );
         let line = text.lines().next().unwrap_or("");
         if line.is_empty() {
             bail!("{}: the passphrase file is empty", f.display());
@@ -310,10 +316,7 @@ fn import(a: &VaultArgs, bundles: &[PathBuf], ctx: &Ctx) -> Result<ExitCode> {
         for o in &rep.items {
             match o {
                 ItemOutcome::Failed { id, reason } => {
-                    eprintln!(
-                        "baram: {}: item {id}: {reason}; not taken",
-                        b.display()
-                    );
+                    eprintln!("baram: {}: item {id}: {reason}; not taken", b.display());
                     failed = true;
                 }
                 ItemOutcome::Incomplete { file } => eprintln!(

@@ -400,10 +400,19 @@ pub fn read_info(dir: &Path) -> Result<BundleInfo, Error> {
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
             return Err(Error::NotABundle(dir.to_path_buf()));
         }
-        Err(e) => return Err(Error::Io { path: bj, source: e }),
+        Err(e) => {
+            return Err(Error::Io {
+                path: bj,
+                source: e,
+            });
+        }
     };
-    let info: BundleInfo = serde_json::from_slice(&bytes)
-        .map_err(|e| Error::Invalid(format!("{}: not a baram bundle description: {e}", bj.display())))?;
+    let info: BundleInfo = serde_json::from_slice(&bytes).map_err(|e| {
+        Error::Invalid(format!(
+            "{}: not a baram bundle description: {e}",
+            bj.display()
+        ))
+    })?;
     if info.format != FORMAT || !fsx::is_hex(&info.bundle_id, 32) {
         return Err(Error::Invalid(format!(
             "{}: not a baram bundle description",

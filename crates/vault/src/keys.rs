@@ -111,8 +111,7 @@ pub fn read_recipients_file(path: &Path) -> Result<Vec<age::x25519::Recipient>, 
             continue;
         }
         out.push(
-            parse_recipient(l)
-                .map_err(|e| Error::Invalid(format!("{}: {e}", path.display())))?,
+            parse_recipient(l).map_err(|e| Error::Invalid(format!("{}: {e}", path.display())))?,
         );
     }
     if out.is_empty() {

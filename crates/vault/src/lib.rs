@@ -288,7 +288,10 @@ impl Vault {
     /// The public recipient (`age1…`) of this vault.
     pub fn recipient(&self) -> Result<String, Error> {
         let p = self.root.join(RECIPIENT);
-        Ok(fs::read_to_string(&p).map_err(io_err(&p))?.trim().to_string())
+        Ok(fs::read_to_string(&p)
+            .map_err(io_err(&p))?
+            .trim()
+            .to_string())
     }
 
     /// Decrypts the identity with the passphrase.
@@ -316,7 +319,9 @@ impl Vault {
             .collect::<Result<_, _>>()?;
         for blob in pending {
             if !self.blob_referenced(&blob)? {
-                self.store.remove(&blob).map_err(io_err(self.store.root()))?;
+                self.store
+                    .remove(&blob)
+                    .map_err(io_err(self.store.root()))?;
             }
             self.conn
                 .execute("DELETE FROM pending WHERE blob = ?1", [&blob])?;
@@ -328,8 +333,9 @@ impl Vault {
             .remove_temps()
             .map_err(io_err(self.store.root()))?;
         if n > 0 {
-            self.recovered
-                .push(format!("removed {n} temporary file(s) of an interrupted import"));
+            self.recovered.push(format!(
+                "removed {n} temporary file(s) of an interrupted import"
+            ));
         }
         for e in fs::read_dir(&self.root).map_err(io_err(&self.root))? {
             let e = e.map_err(io_err(&self.root))?;
@@ -358,8 +364,7 @@ impl Vault {
     pub fn count(&self) -> Result<u64, Error> {
         Ok(self
             .conn
-            .query_row("SELECT count(*) FROM items", [], |r| r.get::<_, i64>(0))?
-            as u64)
+            .query_row("SELECT count(*) FROM items", [], |r| r.get::<_, i64>(0))? as u64)
     }
 
     /// Imports one bundle: verifies every complete item (decrypts it and
@@ -444,11 +449,9 @@ impl Vault {
         let rec_hash = blake3::hash(&rec_cipher).to_hex().to_string();
         let existing: Option<String> = self
             .conn
-            .query_row(
-                "SELECT record_blob FROM items WHERE id = ?1",
-                [id],
-                |r| r.get(0),
-            )
+            .query_row("SELECT record_blob FROM items WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })
             .optional()?;
         if let Some(h) = existing {
             return Ok(if h == rec_hash {
@@ -527,9 +530,15 @@ impl Vault {
         {
             let tx = self.conn.transaction()?;
             if !have_content {
-                tx.execute("INSERT OR IGNORE INTO pending(blob) VALUES (?1)", [&data_hash])?;
+                tx.execute(
+                    "INSERT OR IGNORE INTO pending(blob) VALUES (?1)",
+                    [&data_hash],
+                )?;
             }
-            tx.execute("INSERT OR IGNORE INTO pending(blob) VALUES (?1)", [&rec_hash])?;
+            tx.execute(
+                "INSERT OR IGNORE INTO pending(blob) VALUES (?1)",
+                [&rec_hash],
+            )?;
             tx.commit()?;
         }
         // 4. The blobs.
@@ -542,7 +551,9 @@ impl Vault {
             drop(tmp_file);
             self.store.commit(&tmp, &data_hash).map_err(io_err(&root))?;
         }
-        self.store.put(&rec_hash, &rec_cipher).map_err(io_err(&root))?;
+        self.store
+            .put(&rec_hash, &rec_cipher)
+            .map_err(io_err(&root))?;
         // 5. Rows and the end of the pending marks, in one transaction.
         let tx = self.conn.transaction()?;
         if !have_content {
@@ -578,7 +589,14 @@ impl Vault {
                  FROM items i JOIN contents c ON c.keyed_hash = i.keyed_hash ORDER BY i.seq",
             )?
             .query_map([], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                ))
             })?
             .collect::<Result<_, _>>()?;
         let mut first: std::collections::HashMap<String, String> = Default::default();
@@ -646,8 +664,10 @@ impl Vault {
         }
         let mut known: std::collections::HashSet<&str> = Default::default();
         // Each content once.
-        let mut content_state: std::collections::HashMap<&str, (&str, Result<(), (&'static str, String)>)> =
-            Default::default();
+        let mut content_state: std::collections::HashMap<
+            &str,
+            (&str, Result<(), (&'static str, String)>),
+        > = Default::default();
         for (keyed, blob) in &contents {
             known.insert(blob);
             content_state.insert(keyed, (blob, self.verify_content(keys, keyed, blob)));
@@ -792,9 +812,7 @@ pub fn unlock(root: &Path, passphrase: &SecretString) -> Result<Keys, Error> {
         Err(e) => return Err(io_err(&p)(e)),
     };
     Ok(Keys::from_identity(keys::open_identity(
-        &p,
-        &sealed,
-        passphrase,
+        &p, &sealed, passphrase,
     )?))
 }
 
@@ -822,7 +840,8 @@ fn read_limited(p: &Path, max: u64) -> io::Result<Vec<u8>> {
 
 /// Decrypts a record in memory and checks it belongs where it was found.
 fn decrypt_record(keys: &Keys, cipher: &[u8], id: &str, bundle_id: &str) -> Result<Record, String> {
-    let dec = age::Decryptor::new_buffered(cipher).map_err(|e| format!("its record is not an age file: {e}"))?;
+    let dec = age::Decryptor::new_buffered(cipher)
+        .map_err(|e| format!("its record is not an age file: {e}"))?;
     let mut r = dec
         .decrypt(std::iter::once(keys.identity() as &dyn age::Identity))
         .map_err(|e| describe_decrypt(e, "record"))?;
@@ -852,7 +871,8 @@ fn describe_decrypt(e: age::DecryptError, what: &str) -> String {
 /// plaintext's BLAKE3 and length; fails on any decryption error or on bytes
 /// after the end of the age stream.
 fn verify_stream<R: Read>(keys: &Keys, input: &mut R) -> Result<(blake3::Hash, u64), String> {
-    let dec = age::Decryptor::new(&mut *input).map_err(|e| format!("it is not an age file: {e}"))?;
+    let dec =
+        age::Decryptor::new(&mut *input).map_err(|e| format!("it is not an age file: {e}"))?;
     let mut r = dec
         .decrypt(std::iter::once(keys.identity() as &dyn age::Identity))
         .map_err(|e| describe_decrypt(e, "content"))?;

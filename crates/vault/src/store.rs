@@ -138,7 +138,9 @@ impl Store {
                 for f in fs::read_dir(b.path())? {
                     let f = f?;
                     let name = f.file_name().to_string_lossy().to_string();
-                    if fsx::is_hex(&name, 64) && self.path(&name) == f.path() && f.file_type()?.is_file()
+                    if fsx::is_hex(&name, 64)
+                        && self.path(&name) == f.path()
+                        && f.file_type()?.is_file()
                     {
                         blobs.push(name);
                     } else {

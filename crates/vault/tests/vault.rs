@@ -70,7 +70,9 @@ fn fixtures(dir: &Path) -> Fixtures {
     };
     add(
         "평양 보고서.txt",
-        "MARKER-PYONGYANG-0001 보위부 명단: 김철수, 리영희\n".repeat(40).into_bytes(),
+        "MARKER-PYONGYANG-0001 보위부 명단: 김철수, 리영희\n"
+            .repeat(40)
+            .into_bytes(),
         &mut files,
     );
     add("빈 파일.txt", Vec::new(), &mut files);
@@ -87,7 +89,11 @@ fn fixtures(dir: &Path) -> Fixtures {
     );
     add(
         "photo_IMG_4471.jpg",
-        [&b"\xff\xd8\xff\xe1"[..], b"MARKER-CAMERA-SERIAL-SN99812 GPS 39.0392N 125.7625E"].concat(),
+        [
+            &b"\xff\xd8\xff\xe1"[..],
+            b"MARKER-CAMERA-SERIAL-SN99812 GPS 39.0392N 125.7625E",
+        ]
+        .concat(),
         &mut files,
     );
     for (p, data) in &files {
@@ -205,7 +211,10 @@ fn keygen_unlock_and_wrong_passphrase() {
         .unwrap();
     assert!(matches!(e, Error::WrongPassphrase(_)), "{e}");
     let msg = e.to_string();
-    assert!(msg.contains("identity.age") && msg.contains("wrong passphrase"), "{msg}");
+    assert!(
+        msg.contains("identity.age") && msg.contains("wrong passphrase"),
+        "{msg}"
+    );
 
     // Never replaced.
     let e = Vault::keygen(&v, &pass(), &KeygenOptions::default())
@@ -228,7 +237,10 @@ fn keygen_unlock_and_wrong_passphrase() {
 fn secret_key_is_refused_as_recipient_without_echo() {
     let id = age::x25519::Identity::generate();
     let s = id.to_string();
-    let e = parse_recipient(s.expose_secret()).err().unwrap().to_string();
+    let e = parse_recipient(s.expose_secret())
+        .err()
+        .unwrap()
+        .to_string();
     assert!(e.contains("secret key"), "{e}");
     assert!(!e.contains(&s.expose_secret()[20..]), "the key was echoed");
     assert!(parse_recipient("age1nonsense").is_err());
@@ -251,19 +263,29 @@ fn intake_import_list_reimport_and_no_plaintext_at_rest() {
     assert_eq!(keys, ["bundle_id", "format", "recipients", "version"]);
     assert_eq!(bj["bundle_id"].as_str().unwrap().len(), 32);
     // Every file and folder carries the fixed time; records are padded.
-    for f in all_files(&b).into_iter().chain([b.clone(), b.join("items")]) {
+    for f in all_files(&b)
+        .into_iter()
+        .chain([b.clone(), b.join("items")])
+    {
         let m = fs::metadata(&f).unwrap();
         assert_eq!(m.mtime(), 315_532_800, "{}", f.display());
         if f.to_string_lossy().ends_with(".rec.age") {
             // One 4096-byte padded record in one chunk, plus the age header
             // (whose random grease stanza varies in length): the length says
             // nothing about names, courier or note.
-            assert!((4096 + 16..4096 + 16 + 600).contains(&m.len()), "{}", m.len());
+            assert!(
+                (4096 + 16..4096 + 16 + 600).contains(&m.len()),
+                "{}",
+                m.len()
+            );
         }
     }
     assert_no_plaintext(&b, &fx.secrets);
     // Nothing in the bundle can decrypt it: no identity, only a fingerprint.
-    let all: Vec<u8> = all_files(&b).iter().flat_map(|f| fs::read(f).unwrap()).collect();
+    let all: Vec<u8> = all_files(&b)
+        .iter()
+        .flat_map(|f| fs::read(f).unwrap())
+        .collect();
     assert!(memchr::memmem::find(&all, r.as_bytes()).is_none());
 
     // Import.
@@ -360,7 +382,12 @@ fn age_cli_decrypts_what_the_vault_stores() {
             .iter()
             .find(|(p, _)| p.to_string_lossy() == rec.original_path)
             .unwrap();
-        assert_eq!(age_d(&b.join("items").join(format!("{id}.age"))), *data, "{}", p.display());
+        assert_eq!(
+            age_d(&b.join("items").join(format!("{id}.age"))),
+            *data,
+            "{}",
+            p.display()
+        );
         assert!(list.iter().any(|i| &i.id == id));
         seen += 1;
     }
@@ -384,7 +411,11 @@ fn tampered_items_are_reported_and_not_taken_the_rest_go_on() {
     let input = d.path().join("in");
     fs::create_dir_all(&input).unwrap();
     for i in 0..5 {
-        fs::write(input.join(format!("문서 {i}.txt")), noise(i, 300_000 + i as usize)).unwrap();
+        fs::write(
+            input.join(format!("문서 {i}.txt")),
+            noise(i, 300_000 + i as usize),
+        )
+        .unwrap();
     }
     let v = d.path().join("vault");
     let r = keygen(&v);
@@ -457,7 +488,10 @@ fn wrong_vault_and_leftovers_of_killed_intakes() {
     let mut ov = Vault::open_writer(&other).unwrap();
     let ok = ov.unlock(&pass()).unwrap();
     let e = ov.import(&ok, &b, &|_, _| {}).err().unwrap();
-    assert!(e.to_string().contains("not encrypted to this vault's key"), "{e}");
+    assert!(
+        e.to_string().contains("not encrypted to this vault's key"),
+        "{e}"
+    );
     assert_eq!(ov.count().unwrap(), 0);
 
     // What a killed intake leaves: a partial and a data file without record.
@@ -511,8 +545,16 @@ fn check_finds_and_repairs() {
     let rep = vault.check(&keys, false, &|_, _| {}).unwrap();
     assert!(!rep.is_clean());
     assert_eq!(rep.problems.len(), 2, "{rep:?}");
-    assert!(rep.problems.iter().any(|p| p.kind == "corrupt" && p.part == "content"));
-    assert!(rep.problems.iter().any(|p| p.kind == "missing" && p.part == "content"));
+    assert!(
+        rep.problems
+            .iter()
+            .any(|p| p.kind == "corrupt" && p.part == "content")
+    );
+    assert!(
+        rep.problems
+            .iter()
+            .any(|p| p.kind == "missing" && p.part == "content")
+    );
     assert_eq!(rep.orphaned, vec![orphan]);
     assert_eq!(rep.stray.len(), 1);
     let rep = vault.check(&keys, true, &|_, _| {}).unwrap();
