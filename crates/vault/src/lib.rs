@@ -664,10 +664,8 @@ impl Vault {
         }
         let mut known: std::collections::HashSet<&str> = Default::default();
         // Each content once.
-        let mut content_state: std::collections::HashMap<
-            &str,
-            (&str, Result<(), (&'static str, String)>),
-        > = Default::default();
+        let mut content_state: std::collections::HashMap<&str, (&str, Verdict)> =
+            Default::default();
         for (keyed, blob) in &contents {
             known.insert(blob);
             content_state.insert(keyed, (blob, self.verify_content(keys, keyed, blob)));
@@ -746,12 +744,7 @@ impl Vault {
         Ok(rep)
     }
 
-    fn verify_content(
-        &self,
-        keys: &Keys,
-        keyed: &str,
-        blob: &str,
-    ) -> Result<(), (&'static str, String)> {
+    fn verify_content(&self, keys: &Keys, keyed: &str, blob: &str) -> Verdict {
         let f = match File::open(self.store.path(blob)) {
             Ok(f) => f,
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
@@ -777,7 +770,7 @@ impl Vault {
         bundle_id: &str,
         blob: &str,
         keyed: &str,
-    ) -> Result<(), (&'static str, String)> {
+    ) -> Verdict {
         let c = match read_limited(&self.store.path(blob), MAX_RECORD) {
             Ok(c) => c,
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
@@ -800,6 +793,9 @@ impl Vault {
         Ok(())
     }
 }
+
+/// A blob's check: fine, or ("missing" | "corrupt", why).
+type Verdict = Result<(), (&'static str, String)>;
 
 /// Decrypts the vault's identity with the passphrase.
 pub fn unlock(root: &Path, passphrase: &SecretString) -> Result<Keys, Error> {

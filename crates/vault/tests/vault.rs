@@ -62,7 +62,7 @@ fn fixtures(dir: &Path) -> Fixtures {
         NOTE.as_bytes().to_vec(),
         b"Dandong".to_vec(),
     ];
-    let mut add = |rel: &str, data: Vec<u8>, files: &mut Vec<(PathBuf, Vec<u8>)>| {
+    let add = |rel: &str, data: Vec<u8>, files: &mut Vec<(PathBuf, Vec<u8>)>| {
         let p = dir.join(rel);
         fs::create_dir_all(p.parent().unwrap()).unwrap();
         fs::write(&p, &data).unwrap();
