@@ -338,6 +338,26 @@ fn intake_import_list_reimport_and_no_plaintext_at_rest() {
 /// The independent `age` tool (Debian package `age`) decrypts the vault's
 /// blobs and the bundle's items with the identity decrypted from the vault's
 /// key file: the plaintext is the original, byte for byte.
+/// Runs `age -d -o OUT FILE` in a pseudo-terminal and types the passphrase.
+const PTY_AGE: &str = r#"
+import os, pty, sys, time
+src, out, pw = sys.argv[1], sys.argv[2], sys.argv[3]
+pid, fd = pty.fork()
+if pid == 0:
+    os.execvp("age", ["age", "-d", "-o", out, src])
+buf = b""
+while b"passphrase" not in buf.lower():
+    buf += os.read(fd, 1024)
+os.write(fd, pw.encode() + b"\n")
+try:
+    while os.read(fd, 1024):
+        pass
+except OSError:
+    pass
+_, st = os.waitpid(pid, 0)
+sys.exit(os.waitstatus_to_exitcode(st))
+"#;
+
 #[test]
 fn age_cli_decrypts_what_the_vault_stores() {
     if Command::new("age").arg("--version").output().is_err() {
@@ -352,9 +372,40 @@ fn age_cli_decrypts_what_the_vault_stores() {
     let mut vault = Vault::open_writer(&v).unwrap();
     let keys = vault.unlock(&pass()).unwrap();
     vault.import(&keys, &b, &|_, _| {}).unwrap();
-    // The identity, decrypted from identity.age by our code, handed to age.
+    // The identity, decrypted from identity.age by the age tool itself with
+    // the passphrase (it reads it from a terminal: a pty, via python3), and
+    // the same key as our own unlocking gives.
     let idf = d.path().join("key.txt");
-    fs::write(&idf, keys.identity_file_text().expose_secret()).unwrap();
+    let out = Command::new("/usr/bin/python3")
+        .arg("-c")
+        .arg(PTY_AGE)
+        .arg(v.join("identity.age"))
+        .arg(&idf)
+        .arg(PASS)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let key_text = fs::read_to_string(&idf).unwrap();
+    let secret_line = |t: &str| {
+        t.lines()
+            .find(|l| l.starts_with("AGE-SECRET-KEY-"))
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(
+        secret_line(&key_text),
+        secret_line(keys.identity_file_text().expose_secret())
+    );
+    let pubkey = Command::new("age-keygen")
+        .arg("-y")
+        .arg(&idf)
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8(pubkey.stdout).unwrap().trim(), r);
     let age_d = |f: &Path| {
         let out = Command::new("age")
             .arg("-d")
