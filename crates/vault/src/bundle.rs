@@ -43,6 +43,8 @@ pub const VERSION: u32 = 1;
 /// Records are padded with spaces to a multiple of this many bytes.
 pub const RECORD_PAD: usize = 4096;
 const READ_BUF: usize = 1 << 20;
+/// Buffers in flight between the reading and the encrypting thread.
+const PIPE_BUFS: usize = 4;
 
 /// The clear-text description of a bundle (`bundle.json`).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -317,23 +319,58 @@ impl Intake {
             .encryptor()?
             .wrap_output(BufWriter::with_capacity(READ_BUF, out))
             .map_err(werr(data_tmp))?;
-        let mut hasher = blake3::Hasher::new();
-        let mut buf = vec![0u8; READ_BUF];
+        // Two stages on two cores: a reader thread reads and hashes, this
+        // thread encrypts and writes. Buffers go round between them and are
+        // zeroized whenever they come back.
         let mut size = 0u64;
-        loop {
-            let n = match src.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(IntakeError::Unreadable(e)),
-            };
-            hasher.update(&buf[..n]);
-            w.write_all(&buf[..n]).map_err(werr(data_tmp))?;
-            size += n as u64;
-            progress(size);
+        let mut write_error = None;
+        let hashed = std::thread::scope(|scope| {
+            let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<(Vec<u8>, usize)>(PIPE_BUFS);
+            let (empty_tx, empty_rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(PIPE_BUFS);
+            for _ in 0..PIPE_BUFS {
+                empty_tx
+                    .send(vec![0u8; READ_BUF])
+                    .expect("room for every buffer");
+            }
+            let reader = scope.spawn(move || -> io::Result<blake3::Hash> {
+                let mut hasher = blake3::Hasher::new();
+                while let Ok(mut buf) = empty_rx.recv() {
+                    let n = loop {
+                        match src.read(&mut buf) {
+                            Ok(n) => break n,
+                            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                            Err(e) => return Err(e),
+                        }
+                    };
+                    if n == 0 {
+                        break;
+                    }
+                    hasher.update(&buf[..n]);
+                    if full_tx.send((buf, n)).is_err() {
+                        break;
+                    }
+                }
+                Ok(hasher.finalize())
+            });
+            for (mut buf, n) in full_rx.iter() {
+                let res = w.write_all(&buf[..n]);
+                zeroize::Zeroize::zeroize(&mut buf[..n]);
+                if let Err(e) = res {
+                    write_error = Some(e);
+                    break;
+                }
+                size += n as u64;
+                progress(size);
+                let _ = empty_tx.send(buf);
+            }
+            drop(full_rx);
+            drop(empty_tx);
+            reader.join().expect("the reader thread does not panic")
+        });
+        if let Some(e) = write_error {
+            return Err(werr(data_tmp)(e));
         }
-        // The buffer held plaintext: clear it.
-        zeroize::Zeroize::zeroize(&mut buf[..]);
+        let hash = hashed.map_err(IntakeError::Unreadable)?;
         let out = w
             .finish()
             .and_then(|b| b.into_inner().map_err(|e| e.into_error()))
@@ -357,7 +394,7 @@ impl Intake {
                 .unwrap_or_default(),
             original_path: abs.to_string_lossy().into_owned(),
             size,
-            blake3: hasher.finalize().to_hex().to_string(),
+            blake3: hash.to_hex().to_string(),
         };
         let mut json = zeroize::Zeroizing::new(serde_json::to_vec(&record).expect("serialises"));
         let padded = json.len().div_ceil(RECORD_PAD).max(1) * RECORD_PAD;
