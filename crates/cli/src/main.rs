@@ -8,6 +8,7 @@ mod library_cmd;
 mod output;
 mod sanitize_cmd;
 mod wind_cmd;
+mod vault_cmd;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -59,6 +60,9 @@ pub enum Command {
     /// Balloon flights: predictions from wind forecasts.
     #[command(subcommand)]
     Flight(flight_cmd::FlightCmd),
+    /// The vault: encrypted intake of material from the field (keygen,
+    /// intake, import, check, list).
+    Vault(vault_cmd::VaultArgs),
 }
 
 /// Keeps freed large buffers in the process instead of returning them to the
@@ -102,6 +106,7 @@ fn main() -> ExitCode {
         Command::Drop(c) => drop_cmd::run(c, &cli.workspace, &ctx),
         Command::Wind(c) => wind_cmd::run(c, &ctx),
         Command::Flight(c) => flight_cmd::run(c, &ctx),
+        Command::Vault(a) => vault_cmd::run(a, &ctx),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,554 @@
+//! End-to-end tests of `baram vault` through the real binary: keygen, intake,
+//! import, list, check, the plaintext-at-rest scan of everything the processes
+//! wrote (vault, bundle, and their TMPDIR), one-line errors, and kill -9 at 50+
+//! random moments during intake and import.
+
+use std::collections::{BTreeSet, HashMap};
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const PASS: &str = "바람 vault test passphrase";
+const COURIER: &str = "C-0419-백두";
+const NOTE: &str = "received near Hyesan 혜산, second trip";
+
+struct Env {
+    root: PathBuf,
+    vault: PathBuf,
+    tmp: PathBuf,
+}
+
+impl Env {
+    fn new(root: &Path) -> Env {
+        let tmp = root.join("tmp");
+        fs::create_dir_all(&tmp).unwrap();
+        Env {
+            root: root.to_path_buf(),
+            vault: root.join("vault"),
+            tmp,
+        }
+    }
+    /// `baram vault --vault V ...` with the passphrase in the environment and
+    /// TMPDIR inside the test folder (so the scan sees any temporary file).
+    fn cmd(&self) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_baram"));
+        c.env_remove("BARAM_VAULT")
+            .env("BARAM_VAULT_PASSPHRASE", PASS)
+            .env("TMPDIR", &self.tmp)
+            .env("HOME", self.root.join("home"))
+            .arg("vault")
+            .arg("--vault")
+            .arg(&self.vault);
+        c
+    }
+    fn run(&self, args: &[&str]) -> Output {
+        self.cmd().args(args).output().unwrap()
+    }
+    fn keygen(&self) -> String {
+        let out = self.run(&["--json", "keygen", "--scrypt-log-n", "10"]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["recipient"].as_str().unwrap().to_string()
+    }
+    fn intake_cmd(&self, bundle: &Path, recipient: &str, input: &Path) -> Command {
+        let mut c = self.cmd();
+        c.arg("intake")
+            .arg(input)
+            .arg("--bundle")
+            .arg(bundle)
+            .args(["--to", recipient, "--courier", COURIER, "--note", NOTE]);
+        c
+    }
+    fn json(&self, args: &[&str]) -> serde_json::Value {
+        let out = self.run(&[&["--json"], args].concat());
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+}
+
+/// A small deterministic generator (xorshift64*).
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+    fn bytes(&mut self, len: usize) -> Vec<u8> {
+        let mut v = Vec::with_capacity(len + 8);
+        while v.len() < len {
+            v.extend_from_slice(&self.next().to_le_bytes());
+        }
+        v.truncate(len);
+        v
+    }
+}
+
+fn all_files(root: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(rd) = fs::read_dir(&d) else { continue };
+        for e in rd {
+            let e = e.unwrap();
+            if e.file_type().unwrap().is_dir() {
+                stack.push(e.path());
+            } else {
+                out.push(e.path());
+            }
+        }
+    }
+    out
+}
+
+/// Writes the input set: Korean names, nested folders, an empty file, marker
+/// strings. Returns (path, BLAKE3) of each file and the strings that must
+/// never be found at rest.
+fn make_input(dir: &Path) -> (Vec<(PathBuf, String)>, Vec<Vec<u8>>) {
+    let mut rng = Rng(0x5EED_1234_ABCD_0001);
+    let mut files = Vec::new();
+    let mut secrets: Vec<Vec<u8>> = vec![
+        COURIER.as_bytes().into(),
+        NOTE.as_bytes().into(),
+        b"Hyesan".to_vec(),
+    ];
+    let specs: Vec<(String, Vec<u8>)> = vec![
+        (
+            "증언/탈북자 증언 01.txt".into(),
+            "MARKER-TESTIMONY-0001 국경경비대 초소 위치\n"
+                .repeat(50)
+                .into_bytes(),
+        ),
+        ("빈 파일".into(), Vec::new()),
+        (
+            "사진/2024/IMG_0001.jpg".into(),
+            [
+                &b"\xff\xd8"[..],
+                b"MARKER-EXIF-SERIAL-4471",
+                &rng.bytes(300_000),
+            ]
+            .concat(),
+        ),
+        (
+            "문서.hwp".into(),
+            [&rng.bytes(1_500_000)[..], b"MARKER-RSTAR-TAIL"].concat(),
+        ),
+    ];
+    for (rel, data) in specs {
+        let p = dir.join(&rel);
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        fs::write(&p, &data).unwrap();
+        secrets.push(p.file_name().unwrap().to_string_lossy().as_bytes().to_vec());
+        files.push((p, blake3::hash(&data).to_hex().to_string()));
+    }
+    secrets.extend(
+        [
+            "MARKER-TESTIMONY-0001",
+            "MARKER-EXIF-SERIAL",
+            "MARKER-RSTAR-TAIL",
+            "국경경비대",
+        ]
+        .map(|s| s.as_bytes().to_vec()),
+    );
+    (files, secrets)
+}
+
+fn assert_no_plaintext(roots: &[&Path], secrets: &[Vec<u8>]) -> usize {
+    let mut n = 0;
+    for root in roots {
+        for f in all_files(root) {
+            let bytes = fs::read(&f).unwrap();
+            let name = f.to_string_lossy().into_owned();
+            for s in secrets {
+                assert!(
+                    memchr::memmem::find(&bytes, s).is_none(),
+                    "{name}: holds the plaintext {:?}",
+                    String::from_utf8_lossy(s)
+                );
+                assert!(
+                    memchr::memmem::find(name.as_bytes(), s).is_none(),
+                    "{name}: its name holds {:?}",
+                    String::from_utf8_lossy(s)
+                );
+            }
+            assert!(
+                memchr::memmem::find(&bytes, b"AGE-SECRET-KEY").is_none(),
+                "{name}"
+            );
+            n += 1;
+        }
+    }
+    n
+}
+
+#[test]
+fn keygen_intake_import_list_check_and_nothing_in_clear() {
+    let d = tempfile::tempdir().unwrap();
+    let env = Env::new(d.path());
+    let input = d.path().join("input");
+    let (files, secrets) = make_input(&input);
+    let r = env.keygen();
+    assert!(r.starts_with("age1"), "{r}");
+
+    // Intake needs no vault and no passphrase.
+    let bundle = d.path().join("usb/bundle");
+    let out = env
+        .intake_cmd(&bundle, &r, &input)
+        .arg("--json")
+        .env_remove("BARAM_VAULT_PASSPHRASE")
+        .arg("--vault")
+        .arg(d.path().join("no-vault-here"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["taken"], files.len());
+    assert!(!d.path().join("no-vault-here").exists());
+
+    // The intake machine cannot read back what it took in.
+    let out = Command::new(env!("CARGO_BIN_EXE_baram"))
+        .args(["vault", "--vault"])
+        .arg(&bundle)
+        .arg("list")
+        .env("BARAM_VAULT_PASSPHRASE", PASS)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a baram vault"));
+
+    // Import, list, re-import.
+    let v = env.json(&["import", bundle.to_str().unwrap()]);
+    assert_eq!(v[0]["imported"], files.len(), "{v}");
+    let list = env.json(&["list"]);
+    let listed: HashMap<String, (String, u64)> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            let r = &i["record"];
+            (
+                r["original_path"].as_str().unwrap().to_string(),
+                (
+                    r["blake3"].as_str().unwrap().to_string(),
+                    r["size"].as_u64().unwrap(),
+                ),
+            )
+        })
+        .collect();
+    for (p, h) in &files {
+        let (lh, size) = &listed[&p.to_string_lossy().into_owned()];
+        assert_eq!(lh, h);
+        assert_eq!(*size, fs::metadata(p).unwrap().len());
+    }
+    let out = env.run(&["list"]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("탈북자 증언 01.txt") && text.contains("빈 파일"),
+        "{text}"
+    );
+    let out = env.run(&["import", bundle.to_str().unwrap()]);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("already imported (4 items); nothing added"),
+        "{text}"
+    );
+    let c = env.json(&["check"]);
+    assert_eq!(c["items"], files.len());
+    assert_eq!(c["blobs"], 2 * files.len());
+
+    // Passphrase from a file; a wrong one is one clear line.
+    let pf = d.path().join("pass.txt");
+    fs::write(&pf, format!("{PASS}\n")).unwrap();
+    let out = env
+        .cmd()
+        .env_remove("BARAM_VAULT_PASSPHRASE")
+        .arg("--passphrase-file")
+        .arg(&pf)
+        .arg("list")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = env
+        .cmd()
+        .env("BARAM_VAULT_PASSPHRASE", "not it")
+        .arg("list")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("identity.age: wrong passphrase"), "{err}");
+    assert!(!err.contains("not it"));
+    let out = env
+        .cmd()
+        .env_remove("BARAM_VAULT_PASSPHRASE")
+        .arg("list")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("--passphrase-file") && err.contains("BARAM_VAULT_PASSPHRASE"),
+        "{err}"
+    );
+
+    // Everything the processes wrote: vault, bundle, TMPDIR, HOME.
+    let scanned = assert_no_plaintext(
+        &[&env.vault, &bundle, &env.tmp, &d.path().join("home")],
+        &secrets,
+    );
+    assert!(scanned >= 2 * files.len() * 2 + 3, "{scanned}");
+}
+
+#[test]
+fn errors_are_one_line_and_nonzero() {
+    let d = tempfile::tempdir().unwrap();
+    let env = Env::new(d.path());
+    let secret = "AGE-SECRET-KEY-1QQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQ";
+    let b = d.path().join("b");
+    let b_s = b.to_str().unwrap();
+    let cases: Vec<Vec<&str>> = vec![
+        vec!["list"],
+        vec!["check"],
+        vec!["import", "/nonexistent/bundle"],
+        vec!["intake", "/etc/hostname", "--bundle", b_s, "--to", secret],
+        vec![
+            "intake",
+            "/etc/hostname",
+            "--bundle",
+            b_s,
+            "--to",
+            "age1xyz",
+        ],
+        vec!["intake", "/etc/hostname", "--bundle", b_s],
+    ];
+    for args in &cases {
+        let out = env.run(args);
+        assert!(!out.status.success(), "{args:?}");
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(err.starts_with("baram: "), "{err}");
+        assert!(!err.contains("QQQQQQQQ"), "a secret key was echoed: {err}");
+        assert!(!err.contains("panicked"));
+    }
+    let r = env.keygen();
+    let out = env.run(&["keygen"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("never replaces"));
+    // A missing input file is named, the others are taken, exit 1.
+    fs::write(d.path().join("ok.txt"), b"fine").unwrap();
+    let out = env
+        .cmd()
+        .args(["intake", "--bundle", b_s, "--to", &r])
+        .arg(d.path().join("ok.txt"))
+        .arg(d.path().join("missing.txt"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("missing.txt") && err.contains("not taken"),
+        "{err}"
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("1 taken, 1 not taken"));
+}
+
+fn bundle_bytes(b: &Path) -> u64 {
+    all_files(&b.join("items"))
+        .iter()
+        .map(|f| fs::metadata(f).map(|m| m.len()).unwrap_or(0))
+        .sum()
+}
+
+/// The invariant of a bundle at any moment: a record always has its data.
+fn assert_bundle_consistent(bundle: &Path) {
+    let Ok(rd) = fs::read_dir(bundle.join("items")) else {
+        return;
+    };
+    let names: BTreeSet<String> = rd
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    for n in &names {
+        if let Some(id) = n.strip_suffix(".rec.age") {
+            assert!(names.contains(&format!("{id}.age")), "{n} without its data");
+        }
+    }
+}
+
+/// kill -9 at 50+ random moments across intake and import. After each: a
+/// bundle's records all have their data, the vault unlocks and checks clean,
+/// nothing it had is lost; finally, re-running intake and import brings in
+/// every file.
+#[test]
+fn kill_9_during_intake_and_import_loses_nothing() {
+    let d = tempfile::tempdir().unwrap();
+    let env = Env::new(d.path());
+    let input = d.path().join("input");
+    fs::create_dir_all(&input).unwrap();
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let mut want = BTreeSet::new();
+    for i in 0..30 {
+        let len = if i % 10 == 0 {
+            1_000_000 + rng.below(500_000) as usize
+        } else {
+            rng.below(30_000) as usize
+        };
+        let data = rng.bytes(len);
+        want.insert(blake3::hash(&data).to_hex().to_string());
+        let sub = input.join(format!("폴더 {}", i % 3));
+        fs::create_dir_all(&sub).unwrap();
+        fs::write(sub.join(format!("파일 {i:02}.bin")), data).unwrap();
+    }
+    let r = env.keygen();
+
+    // How long uninterrupted runs take (into scratch bundle and vault).
+    let scratch = Env::new(&d.path().join("scratch"));
+    let sr = scratch.keygen();
+    let t = Instant::now();
+    let sb = d.path().join("scratch-bundle");
+    assert!(
+        scratch
+            .intake_cmd(&sb, &sr, &input)
+            .arg("-q")
+            .status()
+            .unwrap()
+            .success()
+    );
+    let intake_time = t.elapsed().max(Duration::from_millis(20));
+    let t = Instant::now();
+    assert!(
+        scratch
+            .cmd()
+            .args(["-q", "import"])
+            .arg(&sb)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let import_time = t.elapsed().max(Duration::from_millis(20));
+
+    let started = Instant::now();
+    let mut kills = [0u32; 2];
+    let mut round = 0u32;
+    let mut bundles: Vec<PathBuf> = Vec::new();
+    let mut have_items = 0u64;
+    while kills[0] + kills[1] < 50 || kills[0] < 20 || kills[1] < 20 {
+        assert!(round < 160, "only {kills:?} kills landed in {round} rounds");
+        // Pairs of rounds: intake into a new bundle, then import it; each
+        // killed. Every third bundle is written twice (a second intake
+        // cleans up after the first and adds to it).
+        let phase = (round % 2) as usize;
+        if phase == 0 && (round / 2) % 3 != 2 {
+            bundles.push(d.path().join(format!("bundle-{round}")));
+        }
+        let b = bundles.last().unwrap().clone();
+        let (mut child, full) = if phase == 0 {
+            (env.intake_cmd(&b, &r, &input), intake_time)
+        } else {
+            // A killed intake left a smaller bundle: scale the import's time.
+            let share = bundle_bytes(&b) as f64 / bundle_bytes(&sb).max(1) as f64;
+            let mut c = env.cmd();
+            c.arg("import").arg(&b);
+            (c, import_time.mul_f64(share.min(1.0)))
+        };
+        let mut child = child
+            .arg("-q")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let delay = Duration::from_micros(rng.below(full.as_micros() as u64 * 4 / 5 + 1));
+        std::thread::sleep(delay);
+        let running = child.try_wait().unwrap().is_none();
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        if running {
+            kills[phase] += 1;
+        }
+        round += 1;
+        assert_bundle_consistent(&b);
+        // Intake never touches the vault: check it after imports.
+        if phase == 1 {
+            let c = env.json(&["check"]);
+            assert!(
+                c["problems"].as_array().unwrap().is_empty()
+                    && c["orphaned"].as_array().unwrap().is_empty()
+                    && c["stray"].as_array().unwrap().is_empty(),
+                "round {round} (kill after {delay:?}): {c}"
+            );
+            let items = c["items"].as_u64().unwrap();
+            assert!(items >= have_items, "round {round}: items were lost");
+            have_items = items;
+        }
+    }
+    let loop_time = started.elapsed();
+
+    // Finish: one uninterrupted intake, then import every bundle.
+    let fin = d.path().join("bundle-final");
+    assert!(
+        env.intake_cmd(&fin, &r, &input)
+            .arg("-q")
+            .status()
+            .unwrap()
+            .success()
+    );
+    for b in bundles.iter().chain([&fin]).collect::<BTreeSet<_>>() {
+        let out = env.cmd().args(["-q", "import"]).arg(b).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let c = env.json(&["check"]);
+    assert!(c["problems"].as_array().unwrap().is_empty(), "{c}");
+    assert_eq!(c["contents"], want.len());
+    let list = env.json(&["list"]);
+    let got: BTreeSet<String> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["record"]["blake3"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(got, want, "every file is in the vault");
+    // Another intake into the killed bundles removes their leftovers.
+    for b in &bundles {
+        let out = env
+            .intake_cmd(b, &r, &input.join("폴더 0/파일 03.bin"))
+            .arg("-q")
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        let names: Vec<String> = fs::read_dir(b.join("items"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert!(names.iter().all(|n| !n.ends_with(".partial")), "{names:?}");
+    }
+    eprintln!(
+        "kill loop: {kills:?} kills (intake, import) in {round} rounds, {loop_time:?}; full intake {intake_time:?}, import {import_time:?}"
+    );
+}
