@@ -20,13 +20,13 @@ use std::process::ExitCode;
 #[derive(Subcommand, Debug)]
 pub enum FlightCmd {
     /// Where a balloon launched here and now goes and lands.
-    Predict(PredictArgs),
+    Predict(Box<PredictArgs>),
     /// Monte Carlo over the balloon's numbers and the forecast's error: the
     /// probability of landing in each area, airport passes, inland reach.
-    Ensemble(EnsembleArgs),
+    Ensemble(Box<EnsembleArgs>),
     /// Candidate launch times within the forecast, ranked by the chance of
     /// reaching the target, with safety limits as hard filters.
-    Windows(WindowsArgs),
+    Windows(Box<WindowsArgs>),
 }
 
 /// The launch and the balloon: shared by `predict` and `ensemble`.
