@@ -29,6 +29,19 @@ struct DemoReport {
     findings_removed: usize,
     stored_copies_clean: bool,
     drop_ok: bool,
+    flight_ok: bool,
+    flight: Option<FlightDemo>,
+}
+
+/// The flight step's outcome.
+#[derive(Serialize)]
+struct FlightDemo {
+    members: u32,
+    /// Probability per area code (PRK first), and of a failed member.
+    probabilities: Vec<(&'static str, f64)>,
+    failed_probability: f64,
+    winds_held_steady: bool,
+    report: PathBuf,
 }
 
 pub fn run(a: &DemoArgs, ctx: &Ctx) -> Result<ExitCode> {
@@ -66,6 +79,8 @@ pub fn run(a: &DemoArgs, ctx: &Ctx) -> Result<ExitCode> {
         findings_removed: 0,
         stored_copies_clean: true,
         drop_ok: false,
+        flight_ok: false,
+        flight: None,
     };
     for s in &samples {
         let path = input.join(s.name);
@@ -142,18 +157,26 @@ pub fn run(a: &DemoArgs, ctx: &Ctx) -> Result<ExitCode> {
     let drop_rep = demo_drop(dir, &ws, ctx)?;
     rep.drop_ok = drop_rep;
 
+    ctx.say("== 5. A balloon launch plan: an ensemble from the shipped GFS forecast");
+    let flight = demo_flight(dir, ctx)?;
+    let total: f64 =
+        flight.probabilities.iter().map(|(_, p)| p).sum::<f64>() + flight.failed_probability;
+    rep.flight_ok = (total - 1.0).abs() < 1e-9 && flight.report.is_file();
+    rep.flight = Some(flight);
+
     ctx.say(format!(
-        "\nDemo done: {} added, {} duplicate, {} refused; {} identifying items removed.\nWorkspace: {}\nTry: baram --workspace {} library list",
+        "\nDemo done: {} added, {} duplicate, {} refused; {} identifying items removed.\nWorkspace: {}\nFlight report: {}\nTry: baram --workspace {} library list",
         rep.added,
         rep.duplicates,
         rep.rejected,
         rep.findings_removed,
         shown(&ws),
+        rep.flight.as_ref().map_or("-".to_string(), |f| shown(&f.report)),
         shown(&ws)
     ));
     ctx.json(&rep);
     Ok(
-        if rep.stored_copies_clean && check.is_clean() && rep.drop_ok {
+        if rep.stored_copies_clean && check.is_clean() && rep.drop_ok && rep.flight_ok {
             ExitCode::SUCCESS
         } else {
             ExitCode::FAILURE
@@ -215,6 +238,102 @@ fn demo_drop(dir: &Path, ws: &Path, ctx: &Ctx) -> Result<bool> {
         ));
     }
     Ok(report.all_ok())
+}
+
+/// The GFS sample shipped with the flight crate: NCEP GFS 2.5°, run
+/// 2011-01-10 12Z, +120 h (crates/flight/data/grib/README.md). Embedded, so
+/// the demo needs no file beside the binary.
+const GFS_SAMPLE: &[u8] = include_bytes!("../../flight/data/grib/gfs.t12z.pgrbf120.2p5deg.grib2");
+const GFS_SAMPLE_NAME: &str = "gfs.t12z.pgrbf120.2p5deg.grib2";
+
+/// Imports the GFS sample over Korea, flies a 200-member ensemble from
+/// Ganghwa and writes its HTML report.
+fn demo_flight(dir: &Path, ctx: &Ctx) -> Result<FlightDemo> {
+    use baram_flight::ensemble::{self, EnsembleSpec};
+    use baram_flight::geo::Area;
+    use baram_flight::model::{Ascent, Descent, FlightSpec, Launch};
+    use baram_flight::report::{self, ReportInput};
+    use baram_flight::wind::{self, ImportOptions, Region, WindField};
+    let opts = ImportOptions {
+        region: Some(Region::KOREA),
+        std_atmosphere_heights: false,
+    };
+    let (cube, _) = wind::import_bytes(
+        &[(GFS_SAMPLE_NAME.to_string(), GFS_SAMPLE)],
+        &opts,
+        &mut |_, _| {},
+    )?;
+    let m = cube.meta();
+    ctx.say(format!(
+        "   winds: {} (run {}, valid {})",
+        m.source,
+        wind::format_time(m.run_time),
+        wind::format_time(m.times[0])
+    ));
+    // Ganghwa, 2011-01-15T12:00Z (the forecast's valid time): 5 m/s up to a
+    // 25 km burst (below the data's 10 hPa top, about 30.7 km, even with the
+    // burst altitude's spread), 5 m/s down under a parachute.
+    let base = FlightSpec::new(
+        Launch {
+            lat_deg: 37.75,
+            lon_deg: 126.48,
+            time_unix_s: 1_295_092_800.0,
+            alt_m: 0.0,
+        },
+        Ascent::ConstantRate {
+            rate_m_s: 5.0,
+            burst_altitude_m: 25_000.0,
+        },
+        Descent::Payload {
+            sea_level_rate_m_s: 5.0,
+        },
+    );
+    let mut spec = EnsembleSpec::new(base, 200, 1);
+    spec.wind_error.forecast_run_unix_s = Some(m.run_time as f64);
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let r = ensemble::run(&spec, &cube, threads).map_err(crate::flight_cmd::explain)?;
+    ctx.say(format!(
+        "   200 members from Ganghwa (37.75 N 126.48 E) at 2011-01-15T12:00Z: 5 m/s ascent, 25 km burst, 5 m/s descent; wind error σ {:.1} m/s (a 120 h forecast)",
+        spec.wind_error.sigma_m_s(120.0)
+    ));
+    crate::flight_cmd::say_areas(ctx, &r);
+    ctx.say(format!(
+        "   airports: {} of {} members pass within 10 km of an airport below 10,000 m",
+        r.airports.members, r.members
+    ));
+    if let Some(w) = baram_flight::windows::mdl_warning(37.75, 126.48) {
+        ctx.say(format!("   WARNING: {w}"));
+    }
+    if cube.steady() {
+        ctx.say("   note: the sample has one forecast time: winds are held steady over the flight");
+    }
+    let source = format!(
+        "{}; run {}; one valid time ({}): winds held steady",
+        m.source,
+        wind::format_time(m.run_time),
+        wind::format_time(m.times[0])
+    );
+    let html = report::html(&ReportInput {
+        title: "baram demo: Ganghwa, GFS sample",
+        spec: &spec,
+        result: &r,
+        wind_source: &source,
+        target: Area::Prk,
+        windows: None,
+    });
+    let path = dir.join("flight-report.html");
+    fs::write(&path, html).with_context(|| format!("{}: cannot write", path.display()))?;
+    ctx.say(format!(
+        "   report {} (one file, opens offline)",
+        shown(&path)
+    ));
+    Ok(FlightDemo {
+        members: r.members,
+        probabilities: r.areas.iter().map(|a| (a.area, a.probability)).collect(),
+        failed_probability: r.failed_probability,
+        winds_held_steady: r.winds_held_steady,
+        report: path,
+    })
 }
 
 fn shown(p: &Path) -> String {

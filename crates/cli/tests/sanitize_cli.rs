@@ -101,7 +101,19 @@ fn demo_runs() {
     // The drop: planned, built (image and folder with the catalogue), and
     // written to two verified copies identical to the image.
     assert_eq!(v["drop_ok"], true);
+    // The flight step: an ensemble from the shipped GFS sample, its
+    // probabilities summing to 1, and its self-contained report.
+    assert_eq!(v["flight_ok"], true);
+    assert_eq!(v["flight"]["members"], 200);
+    assert_eq!(v["flight"]["winds_held_steady"], true);
+    let probs = v["flight"]["probabilities"].as_array().unwrap();
+    assert_eq!(probs[0][0], "PRK");
+    let total: f64 = probs.iter().map(|p| p[1].as_f64().unwrap()).sum::<f64>()
+        + v["flight"]["failed_probability"].as_f64().unwrap();
+    assert!((total - 1.0).abs() < 1e-9, "{total}");
     let demo = d.path().join("baram-demo");
+    let report = fs::read_to_string(demo.join("flight-report.html")).unwrap();
+    assert!(report.contains("<svg") && !report.contains("http"));
     let img = fs::read(demo.join("drop.img")).unwrap();
     assert_eq!(fs::read(demo.join("copy-1.img")).unwrap(), img);
     assert_eq!(fs::read(demo.join("copy-2.img")).unwrap(), img);
@@ -151,4 +163,9 @@ fn demo_without_ffmpeg_says_what_it_skipped() {
     assert!(demo.join("drop.img").is_file());
     assert!(demo.join("drop-folder/index.html").is_file());
     assert!(demo.join("drop-folder/book").is_dir());
+    // The flight step needs no ffmpeg.
+    assert!(text.contains("== 5. A balloon launch plan"), "{text}");
+    assert!(text.contains("held steady"), "{text}");
+    assert!(text.contains("baram-demo/flight-report.html"), "{text}");
+    assert!(demo.join("flight-report.html").is_file());
 }
