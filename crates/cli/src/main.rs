@@ -7,8 +7,8 @@ mod flight_cmd;
 mod library_cmd;
 mod output;
 mod sanitize_cmd;
-mod wind_cmd;
 mod vault_cmd;
+mod wind_cmd;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
