@@ -35,8 +35,8 @@
 //!    requested SNR when nothing fades; then an envelope detector: magnitude,
 //!    a 321-tap band-pass 120–3300 Hz (it removes the carrier's DC and its
 //!    slow fading, and low-passes), divided by `depth`.
-//! 6. **Recorder**: an optional AGC (a power follower with 10 ms attack and
-//!    1 s release towards RMS 0.25), then optional hard clipping at
+//! 6. **Recorder**: an optional AGC (gain = target RMS over the RMS from a
+//!    200 ms exponential power average, at most 60 dB, starting at 40 dB), then optional hard clipping at
 //!    `±clip` of full scale. The WAV writer clips at full scale.
 //!
 //! Random numbers: ChaCha20 streams of the seed ([`rng`]), one for noise and
@@ -70,6 +70,8 @@ use std::f64::consts::TAU;
 /// The audio sample rate of the radio link (Hz).
 pub const SAMPLE_RATE: u32 = 8000;
 const FS: f64 = SAMPLE_RATE as f64;
+/// The AGC's time constant (s).
+const AGC_TIME_S: f64 = 0.2;
 /// The bandwidth the SNR is measured in (Hz).
 pub const SNR_BANDWIDTH_HZ: f64 = 3000.0;
 
@@ -296,6 +298,7 @@ pub struct Channel {
     measure: CenteredFir,
     n: u64,
     agc_power: f64,
+    agc_alpha: f64,
     // Scratch and accumulators.
     stage1: Vec<f64>,
     pairs: Vec<(f64, f64)>,
@@ -358,9 +361,14 @@ impl Channel {
             noise: Gaussian::new(cfg.seed, STREAM_NOISE),
             noise_std,
             am_detect,
-            measure: CenteredFir::new(dsp::lowpass(128, SNR_BANDWIDTH_HZ / FS, 8.0)),
+            measure: CenteredFir::new(dsp::lowpass(64, SNR_BANDWIDTH_HZ / FS, 8.0)),
             n: 0,
-            agc_power: cfg.agc.map(|a| a.target_rms * a.target_rms).unwrap_or(1.0),
+            agc_alpha: 1.0 - (-1.0 / (AGC_TIME_S * FS)).exp(),
+            // The AGC starts at 40 dB of gain, as a receiver at rest would.
+            agc_power: cfg
+                .agc
+                .map(|a| (a.target_rms / 100.0).powi(2))
+                .unwrap_or(1.0),
             stage1: Vec::new(),
             pairs: Vec::new(),
             pairs2: Vec::new(),
@@ -404,10 +412,7 @@ impl Channel {
     fn record(&mut self, y: f64) -> f32 {
         let mut y = y;
         if let Some(a) = self.cfg.agc {
-            let p = y * y;
-            let tc = if p > self.agc_power { 0.010 } else { 1.0 };
-            let alpha = 1.0 - (-1.0 / (tc * FS)).exp();
-            self.agc_power += alpha * (p - self.agc_power);
+            self.agc_power += self.agc_alpha * (y * y - self.agc_power);
             let gain = (a.target_rms / self.agc_power.max(1e-12).sqrt()).min(1000.0);
             y *= gain;
         }

@@ -101,6 +101,10 @@ pub fn dot(a: &[f64], b: &[f64]) -> f64 {
 #[derive(Clone, Debug)]
 pub struct CenteredFir {
     coef: Vec<f64>,
+    /// For an antisymmetric filter with zero even-offset taps (a Hilbert
+    /// transformer whose half-length is odd): the taps c[0], c[2], ... up to
+    /// the centre, applied as c[2m] (w[2m] - w[len-1-2m]).
+    odd: Option<Vec<f64>>,
     half: usize,
     buf: Vec<f64>,
     received: u64,
@@ -111,7 +115,15 @@ impl CenteredFir {
     pub fn new(coef: Vec<f64>) -> Self {
         assert!(coef.len() % 2 == 1, "a centred FIR has an odd length");
         let half = coef.len() / 2;
+        let len = coef.len();
+        let sparse = half % 2 == 1
+            && (0..len).all(|j| {
+                let k = j.abs_diff(half);
+                (k % 2 == 1 || coef[j] == 0.0) && coef[j] == -coef[len - 1 - j]
+            });
+        let odd = sparse.then(|| (0..half).step_by(2).map(|j| coef[j]).collect());
         CenteredFir {
+            odd,
             coef,
             half,
             buf: vec![0.0; half],
@@ -125,7 +137,16 @@ impl CenteredFir {
         let mut i = 0;
         while i + len <= self.buf.len() && self.emitted < self.received {
             let w = &self.buf[i..i + len];
-            out.push((w[self.half], dot(&self.coef, w)));
+            let y = match &self.odd {
+                // Half the taps are zero: only odd offsets from the centre.
+                Some(c) => c
+                    .iter()
+                    .enumerate()
+                    .map(|(m, c)| c * (w[2 * m] - w[len - 1 - 2 * m]))
+                    .sum(),
+                None => dot(&self.coef, w),
+            };
+            out.push((w[self.half], y));
             self.emitted += 1;
             i += 1;
         }
