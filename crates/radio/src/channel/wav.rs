@@ -351,7 +351,7 @@ pub fn wav_bytes(samples: &[f32]) -> (Vec<u8>, u64) {
             if v.abs() > 1.0 {
                 clipped += 1;
             }
-            let q = (f64::from(v) * 32767.0).round().clamp(-32768.0, 32767.0) as i16;
+            let q = (f64::from(v) * 32768.0).round().clamp(-32768.0, 32767.0) as i16;
             w16.write_sample(q);
         }
         w16.flush().expect("writing to memory");
