@@ -6,6 +6,7 @@ mod drop_cmd;
 mod flight_cmd;
 mod library_cmd;
 mod output;
+mod radio_cmd;
 mod sanitize_cmd;
 mod wind_cmd;
 
@@ -59,6 +60,9 @@ pub enum Command {
     /// Balloon flights: predictions from wind forecasts.
     #[command(subcommand)]
     Flight(flight_cmd::FlightCmd),
+    /// Broadcast over AM/shortwave radio: the channel simulator.
+    #[command(subcommand)]
+    Radio(radio_cmd::RadioCmd),
 }
 
 /// Keeps freed large buffers in the process instead of returning them to the
@@ -102,6 +106,7 @@ fn main() -> ExitCode {
         Command::Drop(c) => drop_cmd::run(c, &cli.workspace, &ctx),
         Command::Wind(c) => wind_cmd::run(c, &ctx),
         Command::Flight(c) => flight_cmd::run(c, &ctx),
+        Command::Radio(c) => radio_cmd::run(c, &ctx),
     };
     match result {
         Ok(code) => code,
