@@ -216,34 +216,34 @@ impl ChannelConfig {
                 return bad(format!("path delay {} s is outside [0, 50 ms]", w.delay_s));
             }
         }
-        if !(self.freq_offset_hz.abs() <= 1000.0) {
+        if self.freq_offset_hz.is_nan() || self.freq_offset_hz.abs() > 1000.0 {
             return bad(format!(
                 "frequency offset {} Hz is outside ±1000 Hz",
                 self.freq_offset_hz
             ));
         }
-        if !(self.clock_ppm.abs() <= 100_000.0) {
+        if self.clock_ppm.is_nan() || self.clock_ppm.abs() > 100_000.0 {
             return bad(format!(
                 "clock error {} ppm is outside ±100000",
                 self.clock_ppm
             ));
         }
-        if let Some(a) = self.am {
-            if !(a.depth > 0.0 && a.depth <= 1.0) {
-                return bad(format!("AM depth {} is outside (0, 1]", a.depth));
-            }
+        if let Some(a) = self.am
+            && !(a.depth > 0.0 && a.depth <= 1.0)
+        {
+            return bad(format!("AM depth {} is outside (0, 1]", a.depth));
         }
-        if let Some(g) = self.agc {
-            if !(g.target_rms > 0.0 && g.target_rms <= 1.0) {
-                return bad(format!("AGC target {} is outside (0, 1]", g.target_rms));
-            }
+        if let Some(g) = self.agc
+            && !(g.target_rms > 0.0 && g.target_rms <= 1.0)
+        {
+            return bad(format!("AGC target {} is outside (0, 1]", g.target_rms));
         }
-        if let Some(c) = self.clip {
-            if !(c > 0.0 && c <= 1.0) {
-                return bad(format!(
-                    "clip level {c} is outside (0, 1] (a fraction of full scale)"
-                ));
-            }
+        if let Some(c) = self.clip
+            && !(c > 0.0 && c <= 1.0)
+        {
+            return bad(format!(
+                "clip level {c} is outside (0, 1] (a fraction of full scale)"
+            ));
         }
         Ok(())
     }
@@ -320,7 +320,8 @@ impl Channel {
     pub fn new(cfg: &ChannelConfig, reference_power: f64) -> Result<Self, ChannelError> {
         cfg.validate()?;
         let noiseless = cfg.snr_db == f64::INFINITY;
-        if !noiseless && !(reference_power > 0.0 && reference_power.is_finite()) {
+        let usable = reference_power > 0.0 && reference_power.is_finite();
+        if !noiseless && !usable {
             return Err(ChannelError::SilentInput);
         }
         let clock =
@@ -416,11 +417,11 @@ impl Channel {
             let gain = (a.target_rms / self.agc_power.max(1e-12).sqrt()).min(1000.0);
             y *= gain;
         }
-        if let Some(c) = self.cfg.clip {
-            if y.abs() > c {
-                self.clipped += 1;
-                y = y.clamp(-c, c);
-            }
+        if let Some(c) = self.cfg.clip
+            && y.abs() > c
+        {
+            self.clipped += 1;
+            y = y.clamp(-c, c);
         }
         y as f32
     }

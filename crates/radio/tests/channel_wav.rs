@@ -10,6 +10,7 @@ use std::f64::consts::PI;
 use std::path::Path;
 use std::process::Command;
 
+#[allow(clippy::too_many_arguments)]
 fn write_tone(
     path: &Path,
     rate: u32,
@@ -203,6 +204,13 @@ fn broken_files_give_clear_errors() {
     let mut b = full.clone();
     b[24..28].copy_from_slice(&7u32.to_le_bytes());
     assert!(problem(&b).contains("sample rate 7"));
+    // Found by the fuzzer: 2 frames at 96 kHz resample to no sample at 8 kHz.
+    let mut b = full[..48].to_vec();
+    b[24..28].copy_from_slice(&96_000u32.to_le_bytes());
+    b[28..32].copy_from_slice(&192_000u32.to_le_bytes());
+    b[40..44].copy_from_slice(&4u32.to_le_bytes());
+    let s = problem(&b);
+    assert!(s.contains("too short: 2 frames at 96000 Hz"), "{s}");
     // A missing file names it.
     let e = read_wav(Path::new("/nonexistent/rec.wav")).unwrap_err();
     assert!(

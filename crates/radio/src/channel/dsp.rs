@@ -3,6 +3,11 @@
 //! arbitrary-ratio polyphase windowed-sinc resampler.
 
 use std::f64::consts::PI;
+use std::sync::{Arc, Mutex};
+
+/// The last resampler kernel bank built, by (from, to) bits: reading many
+/// files of one rate builds it once.
+static BANK: Mutex<Option<((u64, u64), Arc<Vec<f64>>)>> = Mutex::new(None);
 
 /// Modified Bessel function of the first kind, order 0 (power series).
 fn bessel_i0(x: f64) -> f64 {
@@ -180,7 +185,7 @@ pub struct Resampler {
     taps: usize,
     /// H: taps run from floor(t) - H + 1 to floor(t) + H.
     h: usize,
-    bank: Vec<f64>,
+    bank: Arc<Vec<f64>>,
     buf: Vec<f64>,
     /// Absolute index of buf[0].
     base: i64,
@@ -199,6 +204,32 @@ impl Resampler {
         let r = zeros / c;
         let h = r.ceil() as usize;
         let taps = 2 * h;
+        let key = (from.to_bits(), to.to_bits());
+        let cached = BANK.lock().ok().and_then(|g| {
+            g.as_ref()
+                .filter(|(k, _)| *k == key)
+                .map(|(_, b)| b.clone())
+        });
+        let bank = cached.unwrap_or_else(|| {
+            let b = Arc::new(Self::bank(c, r, h, taps));
+            if let Ok(mut g) = BANK.lock() {
+                *g = Some((key, b.clone()));
+            }
+            b
+        });
+        Resampler {
+            step,
+            taps,
+            h,
+            bank,
+            buf: vec![0.0; h],
+            base: -(h as i64),
+            received: 0,
+            next: 0,
+        }
+    }
+
+    fn bank(c: f64, r: f64, h: usize, taps: usize) -> Vec<f64> {
         let beta = 8.6;
         let mut bank = vec![0.0; (PHASES + 1) * taps];
         for p in 0..=PHASES {
@@ -211,16 +242,7 @@ impl Resampler {
             let s: f64 = row.iter().sum();
             row.iter_mut().for_each(|v| *v /= s);
         }
-        Resampler {
-            step,
-            taps,
-            h,
-            bank,
-            buf: vec![0.0; h],
-            base: -(h as i64),
-            received: 0,
-            next: 0,
-        }
+        bank
     }
 
     /// The number of outputs for `n_in` inputs.

@@ -40,6 +40,8 @@ pub enum WavProblem {
     Format(String),
     #[error("zero length: the data chunk holds no complete sample")]
     ZeroLength,
+    #[error("too short: {0} frames at {1} Hz make no sample at 8 kHz")]
+    TooShort(u64, u32),
 }
 
 /// A WAV error naming the file.
@@ -132,7 +134,11 @@ fn format_name(tag: u16) -> String {
 
 /// Walks the RIFF chunks; returns the bytes hound should read (mended if
 /// the data chunk is cut short) and the truncation found.
-fn prepare(bytes: &[u8]) -> Result<(std::borrow::Cow<'_, [u8]>, Option<Option<u64>>), WavProblem> {
+/// The bytes for hound and the truncation found: None, or Some(declared
+/// frames, None when the header gives no size).
+type Prepared<'a> = (std::borrow::Cow<'a, [u8]>, Option<Option<u64>>);
+
+fn prepare(bytes: &[u8]) -> Result<Prepared<'_>, WavProblem> {
     if bytes.is_empty() {
         return Err(WavProblem::EmptyFile);
     }
@@ -178,7 +184,10 @@ fn prepare(bytes: &[u8]) -> Result<(std::borrow::Cow<'_, [u8]>, Option<Option<u6
             let remaining = bytes.len() - body;
             let unknown = size == 0 || size == u32::MAX;
             let declared = size as usize;
-            if (unknown && remaining >= align) || declared > remaining || declared % align != 0 {
+            if (unknown && remaining >= align)
+                || declared > remaining
+                || !declared.is_multiple_of(align)
+            {
                 let usable = if unknown || declared > remaining {
                     remaining
                 } else {
@@ -301,6 +310,9 @@ fn decode(bytes: &[u8]) -> Result<Recording, WavProblem> {
     } else {
         Resampler::run_all(f64::from(spec.sample_rate), f64::from(SAMPLE_RATE), &mono)
     };
+    if samples.is_empty() {
+        return Err(WavProblem::TooShort(frames, spec.sample_rate));
+    }
     Ok(Recording {
         samples: samples.into_iter().map(|v| v as f32).collect(),
         info: WavInfo {
