@@ -7,7 +7,8 @@ use std::sync::{Arc, Mutex};
 
 /// The last resampler kernel bank built, by (from, to) bits: reading many
 /// files of one rate builds it once.
-static BANK: Mutex<Option<((u64, u64), Arc<Vec<f64>>)>> = Mutex::new(None);
+type Bank = ((u64, u64), Arc<Vec<f64>>);
+static BANK: Mutex<Option<Bank>> = Mutex::new(None);
 
 /// Modified Bessel function of the first kind, order 0 (power series).
 fn bessel_i0(x: f64) -> f64 {
