@@ -6,6 +6,7 @@ mod drop_cmd;
 mod flight_cmd;
 mod library_cmd;
 mod output;
+mod radio_cmd;
 mod sanitize_cmd;
 mod vault_cmd;
 mod wind_cmd;
@@ -63,6 +64,9 @@ pub enum Command {
     /// The vault: encrypted intake of material from the field (keygen,
     /// intake, import, check, list).
     Vault(vault_cmd::VaultArgs),
+    /// Broadcast over AM/shortwave radio: the channel simulator.
+    #[command(subcommand)]
+    Radio(radio_cmd::RadioCmd),
 }
 
 /// Keeps freed large buffers in the process instead of returning them to the
@@ -107,6 +111,7 @@ fn main() -> ExitCode {
         Command::Wind(c) => wind_cmd::run(c, &ctx),
         Command::Flight(c) => flight_cmd::run(c, &ctx),
         Command::Vault(a) => vault_cmd::run(a, &ctx),
+        Command::Radio(c) => radio_cmd::run(c, &ctx),
     };
     match result {
         Ok(code) => code,
