@@ -184,6 +184,8 @@ struct FileRx {
     log: Option<Log>,
     /// (sbn, esi) → distinct symbol contents with arrival numbers.
     symbols: BTreeMap<(u8, u32), Vec<(Vec<u8>, u64)>>,
+    /// Distinct symbol ids held per source block.
+    held: BTreeMap<u8, usize>,
     blocks: Vec<BlockRx>,
     written: Option<PathBuf>,
     failures: u32,
@@ -238,7 +240,7 @@ pub fn sanitize_name(name: &str, index: u8) -> String {
     while s.starts_with('.') {
         s.replace_range(..1, "_");
     }
-    if s.is_empty() || s.chars().all(|c| c == '_') {
+    if s.is_empty() || s.chars().all(|c| c == '_' || c == '.') {
         s = format!("file-{index}");
     }
     s
@@ -402,6 +404,9 @@ impl Receiver {
                 if variants.len() >= MAX_VARIANTS {
                     return Ok(Received::Misfit("too many different copies of one symbol"));
                 }
+                if variants.is_empty() {
+                    *f.held.entry(d.sbn).or_default() += 1;
+                }
                 variants.push((d.symbol.to_vec(), arrival));
                 let done = f.written.is_some();
                 if persist {
@@ -514,6 +519,7 @@ impl Receiver {
                             .collect();
                         for k in bad {
                             f.symbols.remove(&k);
+                            *f.held.entry(k.0).or_default() -= 1;
                         }
                     }
                     b.manifest = Some(m);
@@ -668,7 +674,6 @@ impl Receiver {
                             Some(f) if f.failures > 0 => FileState::FailedVerification {
                                 failures: f.failures,
                             },
-                            _ if mf.size() == 0 => FileState::Collecting,
                             _ => FileState::Collecting,
                         };
                         out.push(FileStatus {

@@ -245,13 +245,16 @@ impl Carousel {
     pub fn data_packets_per_round(&self) -> u64 {
         self.order.len() as u64
     }
-    /// Packets (data and manifest) in one round.
+    /// Packets (data and manifest) in one round: long enough to carry every
+    /// data packet of a round and every manifest fragment at least once.
     pub fn packets_per_round(&self) -> u64 {
         let d = self.data_packets_per_round();
+        let m = self.fragments.len() as u64;
         if d == 0 {
-            return self.fragments.len() as u64;
+            return m;
         }
-        d + d.div_ceil(self.manifest_every as u64)
+        let e = self.manifest_every as u64;
+        (d + d.div_ceil(e)).max((m - 1) * (e + 1) + 1)
     }
 
     /// The packet at position `n` of the endless carousel (deterministic).
