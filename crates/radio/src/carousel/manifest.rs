@@ -222,7 +222,11 @@ impl Manifest {
             let bad = |reason| ManifestError::BadFile { index, reason };
             let n = r.take(1)?[0] as usize;
             let name = std::str::from_utf8(r.take(n)?).map_err(|_| bad("name is not UTF-8"))?;
-            let oti = ObjectTransmissionInformation::deserialize(&r.arr()?);
+            let oti_bytes: [u8; 12] = r.arr()?;
+            if oti_bytes[5] != 0 {
+                return Err(bad("reserved OTI byte is not zero"));
+            }
+            let oti = ObjectTransmissionInformation::deserialize(&oti_bytes);
             check_oti(&oti, payload_size).map_err(bad)?;
             let blake3 = r.arr()?;
             let z = oti.source_blocks() as usize;

@@ -170,6 +170,11 @@ pub struct ReceiveStats {
     pub misfits: u64,
 }
 
+/// Distinct contents of one symbol id, each with its arrival number.
+type Variants = Vec<(Vec<u8>, u64)>;
+/// Fragment index → distinct chunks.
+type Fragments = BTreeMap<u16, Vec<Vec<u8>>>;
+
 #[derive(Default)]
 struct BlockRx {
     done: bool,
@@ -183,7 +188,7 @@ struct BlockRx {
 struct FileRx {
     log: Option<Log>,
     /// (sbn, esi) → distinct symbol contents with arrival numbers.
-    symbols: BTreeMap<(u8, u32), Vec<(Vec<u8>, u64)>>,
+    symbols: BTreeMap<(u8, u32), Variants>,
     /// Distinct symbol ids held per source block.
     held: BTreeMap<u8, usize>,
     blocks: Vec<BlockRx>,
@@ -195,7 +200,7 @@ struct FileRx {
 struct Bcast {
     manifest: Option<Manifest>,
     /// (digest, count) → fragment index → distinct chunks.
-    fragments: BTreeMap<([u8; 4], u16), BTreeMap<u16, Vec<Vec<u8>>>>,
+    fragments: BTreeMap<([u8; 4], u16), Fragments>,
     fragment_len: BTreeMap<([u8; 4], u16), usize>,
     rejected: BTreeMap<[u8; 4], String>,
     manifest_log: Option<Log>,
@@ -391,10 +396,10 @@ impl Receiver {
             }
             Packet::Data(d) => {
                 let b = self.broadcasts.entry(id).or_default();
-                if let Some(man) = &b.manifest {
-                    if let Err(why) = fits(man, bytes.len(), d.file, d.sbn, d.esi) {
-                        return Ok(Received::Misfit(why));
-                    }
+                if let Some(man) = &b.manifest
+                    && let Err(why) = fits(man, bytes.len(), d.file, d.sbn, d.esi)
+                {
+                    return Ok(Received::Misfit(why));
                 }
                 let f = b.files.entry(d.file).or_default();
                 let variants = f.symbols.entry((d.sbn, d.esi)).or_default();
@@ -593,7 +598,7 @@ impl Receiver {
                 continue;
             }
             blk.last_try = held;
-            let syms: Vec<(u32, &Vec<(Vec<u8>, u64)>)> = f
+            let syms: Vec<(u32, &Variants)> = f
                 .symbols
                 .range((sbn as u8, 0)..=(sbn as u8, u32::MAX))
                 .map(|(&(_, esi), v)| (esi, v))
@@ -808,12 +813,7 @@ fn run_decoder(mf: &ManifestFile, sbn: u8, k: u32, set: &[(u32, &[u8], u64)]) ->
 /// candidate checked against the signed hash, so a wrong result is never
 /// accepted. This needs about n/24 + 2 symbols beyond K; until then the block
 /// waits for more.
-fn decode_block(
-    mf: &ManifestFile,
-    sbn: u8,
-    k: u32,
-    syms: &[(u32, &Vec<(Vec<u8>, u64)>)],
-) -> Decode {
+fn decode_block(mf: &ManifestFile, sbn: u8, k: u32, syms: &[(u32, &Variants)]) -> Decode {
     let verify = |d: &[u8]| -> bool {
         if mf.block_hashes.is_empty() {
             let n = (mf.size() as usize).min(d.len());
