@@ -422,7 +422,7 @@ impl Vocab {
             ),
         };
         let mut q = Query::new(text);
-        if i % 7 == 0 {
+        if i.is_multiple_of(7) {
             q.tag = Some(TAGS[rng.below(TAGS.len())].to_string());
             q.date_from = Some(1_400_000_000);
         }
@@ -454,7 +454,7 @@ fn main() {
         .collect();
     let n_docs = args.first().copied().unwrap_or(100_000);
     let n_queries = args.get(1).copied().unwrap_or(2_000);
-    let mut rng = Rng(0x6261_7261_6d);
+    let mut rng = Rng(0x0062_6172_616d);
     let vocab = Vocab::new(&mut rng);
 
     let t = Instant::now();

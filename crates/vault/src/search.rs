@@ -242,7 +242,7 @@ fn initial_to_final(c: char) -> Option<char> {
 }
 
 fn is_open_syllable(c: char) -> bool {
-    matches!(c as u32, 0xAC00..=0xD7A3) && (c as u32 - 0xAC00) % 28 == 0
+    matches!(c as u32, 0xAC00..=0xD7A3) && (c as u32 - 0xAC00).is_multiple_of(28)
 }
 
 /// Chars of `text` with their byte ranges, jamo composed into syllables.
