@@ -299,3 +299,15 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn hanja_as_bigrams_and_single_characters() {
+    let mut ix = SearchIndex::new();
+    ix.add(1, &doc("朝鮮民主主義人民共和國 平壤")).unwrap();
+    ix.add(2, &doc("人民 日報")).unwrap();
+    assert_eq!(ids(&ix, "人民"), [1, 2]);
+    assert_eq!(ids(&ix, "主義"), [1]);
+    assert_eq!(ids(&ix, "義主"), Vec::<u64>::new());
+    assert_eq!(ids(&ix, "壤"), [1]);
+    assert_eq!(ids(&ix, "日"), [2]);
+}
