@@ -41,6 +41,7 @@ pub mod bundle;
 mod catalog;
 mod fsx;
 pub mod keys;
+pub mod search;
 mod store;
 
 pub use bundle::{BundleInfo, Intake, IntakeError, IntakeOptions, Record, Taken, collect_files};
