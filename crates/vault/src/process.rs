@@ -305,7 +305,7 @@ impl Vault {
         keys: &Keys,
         keyed: &str,
         report: &Report,
-        derivs: &[(String, Zeroizing<Vec<u8>>)],
+        derivs: &Derivs,
     ) -> Result<(), Error> {
         let json = Zeroizing::new(serde_json::to_vec(report).expect("serializable"));
         let mut blobs: Vec<(String, String, Vec<u8>, String)> = Vec::new();
@@ -505,7 +505,7 @@ fn decrypt_all<R: Read>(keys: &Keys, input: R) -> Result<Zeroizing<Vec<u8>>, Str
 }
 
 /// [`analyse`], with a panic in any parser turned into a quarantine.
-fn analyse_guarded(data: &[u8], opts: &Options) -> (Report, Vec<(String, Zeroizing<Vec<u8>>)>) {
+fn analyse_guarded(data: &[u8], opts: &Options) -> (Report, Derivs) {
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| analyse(data, opts))) {
         Ok(r) => r,
         Err(_) => (
