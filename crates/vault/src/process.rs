@@ -747,6 +747,10 @@ pub fn declared_size(data: &[u8], format: baram_sanitize::Format) -> Option<(u32
                 if (0xD0..=0xD9).contains(&m) || m == 0x01 {
                     continue;
                 }
+                if m == 0xDA {
+                    // Scan data before any frame header: malformed.
+                    return None;
+                }
                 let len = be16(o)? as usize;
                 if matches!(m, 0xC0..=0xCF) && !matches!(m, 0xC4 | 0xC8 | 0xCC) {
                     return Some((be16(o + 5)?, be16(o + 3)?));
@@ -837,4 +841,90 @@ pub fn dhash(img: &image::DynamicImage) -> u64 {
         }
     }
     h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use baram_sanitize::fixtures;
+
+    #[test]
+    fn declared_size_agrees_with_the_decoder() {
+        let cases: Vec<(&str, Vec<u8>)> = vec![
+            ("jpeg", fixtures::jpeg_with_exif()),
+            ("jpeg progressive", fixtures::jpeg_progressive_with_exif()),
+            ("jpeg 40x24", fixtures::jpeg_plain_sized(40, 24)),
+            ("png", fixtures::png_with_text()),
+            ("gif", fixtures::gif_with_comment()),
+            ("webp", fixtures::webp_with_exif()),
+            ("webp plain", fixtures::webp_plain()),
+            ("webp animated", fixtures::webp_animated_with_exif()),
+        ];
+        for (name, data) in cases {
+            let f = baram_sanitize::detect(&data).unwrap();
+            let mine = declared_size(&data, f).unwrap_or_else(|| panic!("{name}: no size"));
+            let theirs = image::ImageReader::new(Cursor::new(&data))
+                .with_guessed_format()
+                .unwrap()
+                .into_dimensions()
+                .unwrap();
+            assert_eq!(mine, theirs, "{name}");
+        }
+        // Cut inside the header: no size, never a panic.
+        let j = fixtures::jpeg_with_exif();
+        for n in 0..64 {
+            let _ = declared_size(&j[..n], baram_sanitize::Format::Jpeg);
+        }
+    }
+
+    fn utf16(s: &str) -> Vec<u8> {
+        s.encode_utf16().flat_map(|c| c.to_le_bytes()).collect()
+    }
+
+    #[test]
+    fn hwp_and_hwpx_by_content() {
+        let mut hwp = CFB_MAGIC.to_vec();
+        hwp.resize(512, 0);
+        hwp.extend(utf16("FileHeader"));
+        hwp.resize(640, 0);
+        hwp.extend(utf16("\u{5}HwpSummaryInformation"));
+        hwp.resize(1024, 0);
+        assert_eq!(kind_of(&hwp).as_deref(), Some("hwp"));
+        // Another OLE file (an old .doc) is not HWP.
+        let mut doc = CFB_MAGIC.to_vec();
+        doc.resize(512, 0);
+        doc.extend(utf16("WordDocument"));
+        doc.resize(1024, 0);
+        assert_eq!(kind_of(&doc).as_deref(), Some("ole"));
+        // HWPX: a ZIP whose first, stored entry is `mimetype`.
+        let mime = b"application/hwp+zip";
+        let mut x = b"PK\x03\x04".to_vec();
+        x.extend_from_slice(&[10, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+        x.extend_from_slice(&[0; 4]);
+        x.extend_from_slice(&(mime.len() as u32).to_le_bytes());
+        x.extend_from_slice(&(mime.len() as u32).to_le_bytes());
+        x.extend_from_slice(&8u16.to_le_bytes());
+        x.extend_from_slice(&0u16.to_le_bytes());
+        x.extend_from_slice(b"mimetype");
+        x.extend_from_slice(mime);
+        assert_eq!(kind_of(&x).as_deref(), Some("hwpx"));
+        // Names do not matter; content does.
+        assert_eq!(kind_of(&fixtures::docx_with_metadata()).as_deref(), Some("docx"));
+        assert_eq!(kind_of(&fixtures::png_plain()).as_deref(), Some("png"));
+        let (r, d) = analyse(&hwp, &Options::default());
+        assert_eq!(r.status, Status::Unhandled);
+        assert!(r.reason.unwrap().contains("HWP"));
+        assert!(d.is_empty());
+    }
+
+    #[test]
+    fn dhash_is_stable_and_documented_bit_order() {
+        // Brighter on the left everywhere: every bit set.
+        let img = image::DynamicImage::ImageLuma8(image::GrayImage::from_fn(90, 80, |x, _| {
+            image::Luma([255 - (x * 2) as u8])
+        }));
+        assert_eq!(dhash(&img), u64::MAX);
+        let flat = image::DynamicImage::ImageLuma8(image::GrayImage::new(90, 80));
+        assert_eq!(dhash(&flat), 0);
+    }
 }
