@@ -909,7 +909,10 @@ mod tests {
         x.extend_from_slice(mime);
         assert_eq!(kind_of(&x).as_deref(), Some("hwpx"));
         // Names do not matter; content does.
-        assert_eq!(kind_of(&fixtures::docx_with_metadata()).as_deref(), Some("docx"));
+        assert_eq!(
+            kind_of(&fixtures::docx_with_metadata()).as_deref(),
+            Some("docx")
+        );
         assert_eq!(kind_of(&fixtures::png_plain()).as_deref(), Some("png"));
         let (r, d) = analyse(&hwp, &Options::default());
         assert_eq!(r.status, Status::Unhandled);

@@ -11,7 +11,8 @@
 //! Outside bubblewrap: an address-space limit (`RLIMIT_AS`, set before
 //! `exec` and inherited by everything inside), a core-dump limit of zero, a
 //! wall-clock limit that kills the whole process group, and a cap on the
-//! output it may return. Input is passed on stdin; nothing of the host's
+//! output it may return. Input is passed on stdin, or as a read-only file in
+//! the sandbox's own tmpfs ([`Sandbox::run_with_file`]); nothing of the host's
 //! file system is writable.
 //!
 //! [`Sandbox::probe`] checks that bwrap exists *and* can start here (a
@@ -184,7 +185,6 @@ impl Sandbox {
                 "/",
                 "--chdir",
                 "/tmp",
-                "--",
             ]
             .iter()
             .map(|s| s.to_string()),
@@ -201,8 +201,55 @@ impl Sandbox {
         input: &[u8],
         limits: &Limits,
     ) -> Result<Output, SandboxError> {
+        self.run_inner(cmd, args, input, None, limits)
+    }
+
+    /// Like [`Sandbox::run`] with the input as a read-only file
+    /// `/tmp/<name>` inside the sandbox (for programs that need to seek).
+    /// bwrap copies it from a pipe into the sandbox's own tmpfs: it is never
+    /// on the host's disk. Stdin is empty.
+    pub fn run_with_file(
+        &self,
+        cmd: &str,
+        args: &[&str],
+        name: &str,
+        data: &[u8],
+        limits: &Limits,
+    ) -> Result<Output, SandboxError> {
+        if name.is_empty() || name.contains('/') || name.starts_with('.') {
+            return Err(SandboxError::Io(io::Error::other(
+                "internal: a sandbox file name is one plain component",
+            )));
+        }
+        self.run_inner(cmd, args, &[], Some((name, data)), limits)
+    }
+
+    fn run_inner(
+        &self,
+        cmd: &str,
+        args: &[&str],
+        input: &[u8],
+        file: Option<(&str, &[u8])>,
+        limits: &Limits,
+    ) -> Result<Output, SandboxError> {
         let mut c = Command::new(&self.bwrap);
-        c.args(self.args())
+        c.args(self.args());
+        // The file's pipe: both ends close-on-exec; the child clears the flag
+        // on the read end only, so bwrap sees EOF when our writer is done.
+        let mut pipe_fds: Option<[libc::c_int; 2]> = None;
+        if let Some((name, _)) = file {
+            let mut fds = [0 as libc::c_int; 2];
+            // SAFETY: pipe2 writes two fds into the array.
+            if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+                return Err(SandboxError::Spawn(io::Error::last_os_error()));
+            }
+            c.args(["--perms", "0444", "--ro-bind-data"])
+                .arg(fds[0].to_string())
+                .arg(format!("/tmp/{name}"));
+            pipe_fds = Some(fds);
+        }
+        let read_fd = pipe_fds.map(|f| f[0]);
+        c.arg("--")
             .arg(cmd)
             .args(args)
             .env_clear()
@@ -214,6 +261,11 @@ impl Sandbox {
         // fork and exec.
         unsafe {
             c.pre_exec(move || {
+                if let Some(fd) = read_fd
+                    && libc::fcntl(fd, libc::F_SETFD, 0) != 0
+                {
+                    return Err(io::Error::last_os_error());
+                }
                 // Its own process group, so a timeout kills everything in it.
                 if libc::setpgid(0, 0) != 0 {
                     return Err(io::Error::last_os_error());
@@ -235,7 +287,22 @@ impl Sandbox {
                 Ok(())
             });
         }
-        let mut child = c.spawn().map_err(SandboxError::Spawn)?;
+        let spawned = c.spawn();
+        let file_writer = match (pipe_fds, file) {
+            (Some(fds), Some((_, data))) => {
+                // SAFETY: fds[0] is ours and no longer needed here (the child
+                // has its copy); fds[1] becomes owned by the File.
+                unsafe { libc::close(fds[0]) };
+                let mut w =
+                    unsafe { <std::fs::File as std::os::fd::FromRawFd>::from_raw_fd(fds[1]) };
+                let data = data.to_vec();
+                Some(std::thread::spawn(move || {
+                    let _ = w.write_all(&data);
+                }))
+            }
+            _ => None,
+        };
+        let mut child = spawned.map_err(SandboxError::Spawn)?;
         let pid = child.id() as libc::pid_t;
         let over = Arc::new(AtomicBool::new(false));
         let mut stdin = child.stdin.take().expect("piped");
@@ -287,6 +354,9 @@ impl Sandbox {
             libc::kill(-pid, libc::SIGKILL);
         }
         let _ = writer.join();
+        if let Some(t) = file_writer {
+            let _ = t.join();
+        }
         let stdout = out_t
             .join()
             .map_err(|_| SandboxError::Io(io::Error::other("reader panicked")))?

@@ -97,9 +97,21 @@ fn killed_at_the_time_limit_with_its_children() {
         ..limits()
     };
     let t = Instant::now();
-    let r = sb.run("/bin/sh", &["-c", "sleep 30 & sleep 30"], &[], &l);
+    let r = sb.run("/bin/sh", &["-c", "sleep 31337 & sleep 31338"], &[], &l);
     assert!(matches!(r, Err(SandboxError::Timeout(_))), "{r:?}");
     assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+    // Nothing of it is left running (the background sleep included).
+    std::thread::sleep(Duration::from_millis(300));
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        if let Ok(c) = std::fs::read(e.path().join("cmdline")) {
+            let c = String::from_utf8_lossy(&c).replace('\0', " ");
+            assert!(
+                !(c.starts_with("sleep 3133")),
+                "left running: pid {:?} {c}",
+                e.file_name()
+            );
+        }
+    }
 }
 
 #[test]
@@ -147,5 +159,34 @@ fn output_is_capped() {
     assert!(
         matches!(r, Err(SandboxError::OutputTooLarge(1000))),
         "{r:?}"
+    );
+}
+
+#[test]
+fn input_as_a_read_only_file_in_the_sandbox() {
+    let sb = sandbox();
+    let data: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+    let o = sb
+        .run_with_file(
+            "/bin/sh",
+            &[
+                "-c",
+                "wc -c < /tmp/in.bin; echo x >> /tmp/in.bin && echo WRITABLE",
+            ],
+            "in.bin",
+            &data,
+            &limits(),
+        )
+        .unwrap();
+    let s = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        s.starts_with("300000\n"),
+        "{s} {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(!s.contains("WRITABLE"), "{s}");
+    assert!(
+        sb.run_with_file("/bin/true", &[], "../x", &data, &limits())
+            .is_err()
     );
 }
