@@ -627,7 +627,8 @@ fn analyse(data: &[u8], opts: &Options) -> (Report, Derivs) {
                         serials: m.serials.clone(),
                     });
                 }
-                Some(c)
+                // The cleaned copy is plaintext too: zeroized when dropped.
+                Some(Zeroizing::new(c.data))
             }
             Err(e) => {
                 rep.sanitize_error = Some(e.to_string());
@@ -639,7 +640,7 @@ fn analyse(data: &[u8], opts: &Options) -> (Report, Derivs) {
     match (format, cleaned) {
         (Some(F::Jpeg | F::Png | F::Gif | F::Webp), Some(c)) => {
             let f = format.expect("matched");
-            match safe_image(&c.data, f, opts) {
+            match safe_image(&c, f, opts) {
                 Ok((png, facts)) => {
                     rep.image = Some(facts);
                     rep.derivatives.push("safe-image".into());
@@ -648,10 +649,10 @@ fn analyse(data: &[u8], opts: &Options) -> (Report, Derivs) {
                 Err(why) => quarantine(rep, why),
             }
         }
-        (Some(F::Text), Some(c)) => match std::str::from_utf8(&c.data) {
+        (Some(F::Text), Some(c)) => match std::str::from_utf8(&c) {
             Ok(_) => {
                 rep.derivatives.push("text".into());
-                (rep, vec![("text".into(), Zeroizing::new(c.data))])
+                (rep, vec![("text".into(), c)])
             }
             Err(e) => quarantine(rep, format!("text that is not UTF-8: {e}")),
         },
@@ -819,6 +820,8 @@ fn safe_image(
         height: img.height(),
         dhash: format!("{:016x}", dhash(&img)),
     };
+    // The decoded pixels are plaintext: zeroized.
+    drop(Zeroizing::new(img.into_bytes()));
     Ok((png, facts))
 }
 

@@ -295,7 +295,7 @@ impl Sandbox {
                 unsafe { libc::close(fds[0]) };
                 let mut w =
                     unsafe { <std::fs::File as std::os::fd::FromRawFd>::from_raw_fd(fds[1]) };
-                let data = data.to_vec();
+                let data = zeroize::Zeroizing::new(data.to_vec());
                 Some(std::thread::spawn(move || {
                     let _ = w.write_all(&data);
                 }))
@@ -306,7 +306,7 @@ impl Sandbox {
         let pid = child.id() as libc::pid_t;
         let over = Arc::new(AtomicBool::new(false));
         let mut stdin = child.stdin.take().expect("piped");
-        let input = input.to_vec();
+        let input = zeroize::Zeroizing::new(input.to_vec());
         let writer = std::thread::spawn(move || {
             // A command that does not read its input closes the pipe: fine.
             let _ = stdin.write_all(&input);
@@ -373,5 +373,21 @@ impl Sandbox {
             stdout,
             stderr,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unavailable_says_why_and_how_to_fix() {
+        let e = Unavailable {
+            why: "bubblewrap (bwrap) is not installed".into(),
+        };
+        let s = e.to_string();
+        assert!(s.contains("not installed"), "{s}");
+        assert!(s.contains("apt-get install bubblewrap"), "{s}");
+        assert!(s.contains("--no-sandbox"), "{s}");
     }
 }
