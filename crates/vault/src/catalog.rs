@@ -7,7 +7,8 @@ use std::path::Path;
 
 /// Migrations, applied in order; `PRAGMA user_version` holds how many ran.
 /// Never edit a migration that has shipped: append a new one.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
     -- One row per distinct plaintext.
     CREATE TABLE contents (
         keyed_hash  TEXT PRIMARY KEY,   -- BLAKE3 keyed with the vault key over the plaintext's BLAKE3
@@ -30,7 +31,29 @@ const MIGRATIONS: &[&str] = &[r#"
     CREATE TABLE pending (
         blob TEXT PRIMARY KEY
     ) WITHOUT ROWID;
-    "#];
+    "#,
+    r#"
+    -- 2: processing (see process.rs). One row per processed content; its
+    -- reason, type and findings are in its encrypted report derivative.
+    CREATE TABLE processed (
+        keyed_hash TEXT PRIMARY KEY REFERENCES contents(keyed_hash),
+        status     TEXT NOT NULL,     -- processed | quarantined | unhandled
+        version    INTEGER NOT NULL   -- process::PROCESS_VERSION
+    ) WITHOUT ROWID;
+    -- Encrypted blobs derived from a content: its report (findings), its safe
+    -- image, its text.
+    CREATE TABLE derivatives (
+        keyed_hash  TEXT NOT NULL REFERENCES contents(keyed_hash),
+        kind        TEXT NOT NULL,    -- report | safe-image | text
+        blob        TEXT NOT NULL,    -- BLAKE3 of the ciphertext in blobs/
+        cipher_size INTEGER NOT NULL,
+        plain_keyed TEXT NOT NULL,    -- keyed BLAKE3 of the derivative's plaintext (exact dedup)
+        PRIMARY KEY (keyed_hash, kind)
+    ) WITHOUT ROWID;
+    CREATE INDEX derivatives_blob ON derivatives(blob);
+    CREATE INDEX derivatives_plain ON derivatives(plain_keyed);
+    "#,
+];
 
 pub(crate) fn open(path: &Path, create: bool) -> rusqlite::Result<Connection> {
     let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;

@@ -41,6 +41,8 @@ pub mod bundle;
 mod catalog;
 mod fsx;
 pub mod keys;
+pub mod process;
+pub mod sandbox;
 pub mod search;
 mod store;
 
@@ -353,7 +355,7 @@ impl Vault {
         Ok(self
             .conn
             .query_row(
-                "SELECT 1 FROM contents WHERE blob = ?1 UNION ALL SELECT 1 FROM items WHERE record_blob = ?1 LIMIT 1",
+                "SELECT 1 FROM contents WHERE blob = ?1 UNION ALL SELECT 1 FROM items WHERE record_blob = ?1 UNION ALL SELECT 1 FROM derivatives WHERE blob = ?1 LIMIT 1",
                 [blob],
                 |_| Ok(()),
             )
@@ -663,7 +665,29 @@ impl Vault {
                 rep.stray.push(e.path());
             }
         }
+        // Derivatives of processing (process.rs): known blobs; a missing or
+        // undecryptable one is a problem of the first item of its content.
+        let derivs: Vec<(String, String, String)> = self
+            .conn
+            .prepare(
+                "SELECT d.blob, d.kind, (SELECT min(i.id) FROM items i WHERE i.keyed_hash = d.keyed_hash)
+                 FROM derivatives d",
+            )?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, Option<String>>(2)?.unwrap_or_default())))?
+            .collect::<Result<_, _>>()?;
         let mut known: std::collections::HashSet<&str> = Default::default();
+        for (blob, kind, id) in &derivs {
+            known.insert(blob);
+            if let Err((k, reason)) = self.verify_derivative(keys, blob) {
+                rep.problems.push(ItemProblem {
+                    id: id.clone(),
+                    part: "derivative",
+                    blob: blob.clone(),
+                    kind: k,
+                    reason: format!("its {kind} derivative: {reason}"),
+                });
+            }
+        }
         // Each content once.
         let mut content_state: std::collections::HashMap<&str, (&str, Verdict)> =
             Default::default();
@@ -760,6 +784,22 @@ impl Vault {
         }
         if keys.keyed_hash(&plain) != keyed {
             return Err(("corrupt", "the plaintext is not the one catalogued".into()));
+        }
+        Ok(())
+    }
+
+    fn verify_derivative(&self, keys: &Keys, blob: &str) -> Verdict {
+        let f = match File::open(self.store.path(blob)) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Err(("missing", "the blob is gone".into()));
+            }
+            Err(e) => return Err(("corrupt", format!("the blob cannot be read: {e}"))),
+        };
+        let mut tee = Tee::new(BufReader::with_capacity(BUF, f), io::sink());
+        verify_stream(keys, &mut tee).map_err(|e| ("corrupt", e))?;
+        if tee.hasher.finalize().to_hex().as_str() != blob {
+            return Err(("corrupt", "the ciphertext does not hash to its name".into()));
         }
         Ok(())
     }

@@ -1,0 +1,192 @@
+//! The bubblewrap sandbox: no network, nothing writable but its private
+//! /tmp, killed at its time limit, stopped at its memory limit.
+
+use baram_vault::sandbox::{Limits, Sandbox, SandboxError};
+use std::time::{Duration, Instant};
+
+fn sandbox() -> Sandbox {
+    match Sandbox::probe() {
+        Ok(s) => s,
+        Err(e) => panic!("{e} (the tests need it: `apt-get install bubblewrap`)"),
+    }
+}
+
+fn limits() -> Limits {
+    Limits {
+        wall: Duration::from_secs(20),
+        memory: 1 << 30,
+        output: 1 << 20,
+    }
+}
+
+fn sh(sb: &Sandbox, script: &str) -> baram_vault::sandbox::Output {
+    sb.run("/bin/sh", &["-c", script], &[], &limits()).unwrap()
+}
+
+#[test]
+fn runs_a_command_with_stdin_and_output() {
+    let sb = sandbox();
+    let o = sb
+        .run(
+            "/usr/bin/tr",
+            &["a-z", "A-Z"],
+            "hello 바람".as_bytes(),
+            &limits(),
+        )
+        .unwrap();
+    assert!(o.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(o.stdout, "HELLO 바람".as_bytes());
+}
+
+#[test]
+fn no_network() {
+    let sb = sandbox();
+    // Only a loopback that is down: no route anywhere.
+    let o = sb
+        .run(
+            "/usr/bin/python3",
+            &[
+                "-c",
+                "import socket\ns=socket.create_connection(('1.1.1.1',53),timeout=3)\nprint('CONNECTED')",
+            ],
+            &[],
+            &limits(),
+        )
+        .unwrap();
+    assert!(!o.success());
+    assert!(!String::from_utf8_lossy(&o.stdout).contains("CONNECTED"));
+    let o = sh(
+        &sb,
+        "cat /sys/class/net/*/operstate 2>/dev/null; ls /sys/class/net 2>/dev/null",
+    );
+    let s = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        !s.contains("eth") && !s.contains("up\n"),
+        "network devices: {s}"
+    );
+}
+
+#[test]
+fn only_tmp_is_writable_and_the_host_is_not_seen() {
+    let sb = sandbox();
+    let o = sh(&sb, "echo x > /tmp/ok && cat /tmp/ok");
+    assert!(o.success());
+    assert_eq!(o.stdout, b"x\n");
+    for p in ["/usr/planted", "/planted", "/etc/planted", "/bin/planted"] {
+        let o = sh(&sb, &format!("echo x > {p}"));
+        assert!(!o.success(), "{p} was writable in the sandbox");
+        assert!(!std::path::Path::new(p).exists());
+    }
+    // No home, no root's files, no vault.
+    let o = sh(&sb, "ls /root /home /work 2>&1; echo; ls /");
+    let s = String::from_utf8_lossy(&o.stdout);
+    assert!(s.contains("No such file"), "{s}");
+    // The host's /tmp is not the sandbox's.
+    let marker = std::env::temp_dir().join("baram-sandbox-host-marker");
+    std::fs::write(&marker, b"host").unwrap();
+    let o = sh(&sb, "ls /tmp");
+    std::fs::remove_file(&marker).unwrap();
+    assert!(!String::from_utf8_lossy(&o.stdout).contains("baram-sandbox-host-marker"));
+}
+
+#[test]
+fn killed_at_the_time_limit_with_its_children() {
+    let sb = sandbox();
+    let l = Limits {
+        wall: Duration::from_millis(500),
+        ..limits()
+    };
+    let t = Instant::now();
+    let r = sb.run("/bin/sh", &["-c", "sleep 31337 & sleep 31338"], &[], &l);
+    assert!(matches!(r, Err(SandboxError::Timeout(_))), "{r:?}");
+    assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+    // Nothing of it is left running (the background sleep included).
+    std::thread::sleep(Duration::from_millis(300));
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        if let Ok(c) = std::fs::read(e.path().join("cmdline")) {
+            let c = String::from_utf8_lossy(&c).replace('\0', " ");
+            assert!(
+                !(c.starts_with("sleep 3133")),
+                "left running: pid {:?} {c}",
+                e.file_name()
+            );
+        }
+    }
+}
+
+#[test]
+fn memory_limit_stops_a_big_allocation() {
+    let sb = sandbox();
+    let l = Limits {
+        memory: 512 << 20,
+        ..limits()
+    };
+    let o = sb
+        .run(
+            "/usr/bin/python3",
+            &["-c", "x=bytearray(2**31)\nprint('ALLOCATED')"],
+            &[],
+            &l,
+        )
+        .unwrap();
+    assert!(!o.success());
+    assert!(!String::from_utf8_lossy(&o.stdout).contains("ALLOCATED"));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("MemoryError"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    // The same program within the limit runs.
+    let o = sb
+        .run(
+            "/usr/bin/python3",
+            &["-c", "x=bytearray(2**20)\nprint('OK')"],
+            &[],
+            &l,
+        )
+        .unwrap();
+    assert!(o.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+#[test]
+fn output_is_capped() {
+    let sb = sandbox();
+    let l = Limits {
+        output: 1000,
+        ..limits()
+    };
+    let r = sb.run("/usr/bin/yes", &[], &[], &l);
+    assert!(
+        matches!(r, Err(SandboxError::OutputTooLarge(1000))),
+        "{r:?}"
+    );
+}
+
+#[test]
+fn input_as_a_read_only_file_in_the_sandbox() {
+    let sb = sandbox();
+    let data: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+    let o = sb
+        .run_with_file(
+            "/bin/sh",
+            &[
+                "-c",
+                "wc -c < /tmp/in.bin; echo x >> /tmp/in.bin && echo WRITABLE",
+            ],
+            "in.bin",
+            &data,
+            &limits(),
+        )
+        .unwrap();
+    let s = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        s.starts_with("300000\n"),
+        "{s} {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(!s.contains("WRITABLE"), "{s}");
+    assert!(
+        sb.run_with_file("/bin/true", &[], "../x", &data, &limits())
+            .is_err()
+    );
+}
