@@ -62,6 +62,22 @@ enum VaultCmd {
     },
     /// List the items: ids, original names, sizes, received times, status.
     List,
+    /// Process every imported item not yet processed: findings (kept
+    /// encrypted), safe re-encoded images, text; hostile files quarantined.
+    Process,
+    /// Search the items' text (Korean by syllable bigrams, English by words).
+    /// The index lives only in memory, rebuilt from the decrypted texts.
+    Search {
+        /// Words (all must match) and "quoted phrases".
+        #[arg(required = true)]
+        query: Vec<String>,
+        /// At most this many hits.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        /// Only items of this type (jpeg, text, pdf, ...).
+        #[arg(long)]
+        kind: Option<String>,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -93,6 +109,8 @@ pub fn run(a: &VaultArgs, ctx: &Ctx) -> Result<ExitCode> {
         VaultCmd::Import { bundles } => import(a, bundles, ctx),
         VaultCmd::Check { repair } => check(a, *repair, ctx),
         VaultCmd::List => list(a, ctx),
+        VaultCmd::Process => process(a, ctx),
+        VaultCmd::Search { query, limit, kind } => search(a, &query.join(" "), *limit, kind, ctx),
     }
 }
 
@@ -436,5 +454,106 @@ fn list(a: &VaultArgs, ctx: &Ctx) -> Result<ExitCode> {
         }
         ctx.say(format!("{} items", items.len()));
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn process(a: &VaultArgs, ctx: &Ctx) -> Result<ExitCode> {
+    let mut vault = Vault::open_writer(&a.vault)?;
+    let keys = vault.unlock(&passphrase(a, false)?)?;
+    let pb = ctx.progress(0, "processing");
+    let rep = vault.process(
+        &keys,
+        &baram_vault::process::Options::default(),
+        &|done, total| {
+            pb.set_length(total);
+            pb.set_position(done);
+        },
+    );
+    pb.finish_and_clear();
+    let rep = rep?;
+    for i in &rep.items {
+        if let Some(reason) = &i.reason {
+            eprintln!("baram: item {}: {:?}: {reason}", i.id, i.status);
+        }
+    }
+    ctx.json(&rep);
+    ctx.say(format!(
+        "{} processed, {} quarantined, {} not handled yet, {} done before",
+        rep.processed, rep.quarantined, rep.unhandled, rep.already
+    ));
+    Ok(if rep.quarantined > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn search(
+    a: &VaultArgs,
+    text: &str,
+    limit: usize,
+    kind: &Option<String>,
+    ctx: &Ctx,
+) -> Result<ExitCode> {
+    use baram_vault::search::{DocFields, Query, SearchIndex};
+    let vault = Vault::open(&a.vault)?;
+    let keys = vault.unlock(&passphrase(a, false)?)?;
+    let items = vault.list(&keys)?;
+    let mut index = SearchIndex::new();
+    for (n, it) in items.iter().enumerate() {
+        let Some(body) = vault.derivative(&keys, &it.id, "text")? else {
+            continue;
+        };
+        let report = vault.process_report(&keys, &it.id)?;
+        let fields = DocFields {
+            title: it
+                .record
+                .as_ref()
+                .map(|r| r.original_name.clone())
+                .unwrap_or_default(),
+            text: String::from_utf8_lossy(&body).into_owned(),
+            date: None,
+            tags: Vec::new(),
+            status: it.status.clone(),
+            kind: report.and_then(|r| r.kind).unwrap_or_default(),
+        };
+        index
+            .add(n as u64, &fields)
+            .map_err(|e| anyhow::anyhow!("item {}: {e}", it.id))?;
+    }
+    let mut q = Query::new(text);
+    q.limit = limit;
+    q.kind = kind.clone();
+    let hits = index
+        .search(&q)
+        .map_err(|e| anyhow::anyhow!("query {text:?}: {e}"))?;
+    #[derive(Serialize)]
+    struct Out<'a> {
+        id: &'a str,
+        name: &'a str,
+        score: f32,
+        snippet: &'a str,
+    }
+    let out: Vec<Out> = hits
+        .iter()
+        .filter_map(|h| {
+            let it = items.get(h.doc_id as usize)?;
+            Some(Out {
+                id: &it.id,
+                name: it.record.as_ref().map_or("", |r| r.original_name.as_str()),
+                score: h.score,
+                snippet: &h.snippet,
+            })
+        })
+        .collect();
+    ctx.json(&out);
+    for o in &out {
+        ctx.say(format!("{}  {}\n    {}", o.id, o.name, o.snippet));
+    }
+    ctx.say(format!(
+        "{} hit(s) in {} indexed item(s)",
+        out.len(),
+        index.len()
+    ));
     Ok(ExitCode::SUCCESS)
 }

@@ -552,3 +552,64 @@ fn kill_9_during_intake_and_import_loses_nothing() {
         "kill loop: {kills:?} kills (intake, import) in {round} rounds, {loop_time:?}; full intake {intake_time:?}, import {import_time:?}"
     );
 }
+
+/// `vault process` then `vault search`: Korean bigram search over the
+/// processed texts finds 평양 inside 평양에서, not a word that is absent, and
+/// the plaintext-at-rest scan still finds nothing after processing.
+#[test]
+fn process_then_search_in_korean() {
+    let d = tempfile::tempdir().unwrap();
+    let env = Env::new(d.path());
+    let recipient = env.keygen();
+    let input = d.path().join("in");
+    fs::create_dir_all(&input).unwrap();
+    fs::write(
+        input.join("소식.txt"),
+        "MARKER-SEARCH-0007 평양에서 온 소식: 시장 가격이 올랐다.\n",
+    )
+    .unwrap();
+    fs::write(
+        input.join("other.txt"),
+        "MARKER-SEARCH-0008 nothing here about the capital\n",
+    )
+    .unwrap();
+    let bundle = d.path().join("bundle");
+    let out = env
+        .intake_cmd(&bundle, &recipient, &input)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = env.run(&["import", bundle.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rep = env.json(&["process"]);
+    assert_eq!(rep["processed"], 2, "{rep}");
+    let hits = env.json(&["search", "평양"]);
+    let hits = hits.as_array().unwrap();
+    assert_eq!(hits.len(), 1, "{hits:?}");
+    assert_eq!(hits[0]["name"], "소식.txt");
+    assert!(
+        hits[0]["snippet"].as_str().unwrap().contains("«평양»"),
+        "{hits:?}"
+    );
+    let hits = env.json(&["search", "capital"]);
+    assert_eq!(hits.as_array().unwrap().len(), 1);
+    assert_eq!(env.json(&["search", "개성"]).as_array().unwrap().len(), 0);
+    let secrets: Vec<Vec<u8>> = [
+        "MARKER-SEARCH-0007",
+        "MARKER-SEARCH-0008",
+        "평양에서",
+        "소식.txt",
+    ]
+    .iter()
+    .map(|s| s.as_bytes().to_vec())
+    .collect();
+    assert!(assert_no_plaintext(&[&env.vault, &env.tmp, &bundle], &secrets) > 0);
+}
