@@ -101,6 +101,13 @@ fn demo_runs() {
     // The drop: planned, built (image and folder with the catalogue), and
     // written to two verified copies identical to the image.
     assert_eq!(v["drop_ok"], true);
+    // The vault step: intake, import, processing, a Korean search.
+    assert_eq!(v["vault_ok"], true);
+    assert!(
+        d.path()
+            .join("baram-demo/vault-bundle/bundle.json")
+            .is_file()
+    );
     // The flight step: an ensemble from the shipped GFS sample, its
     // probabilities summing to 1, and its self-contained report.
     assert_eq!(v["flight_ok"], true);
