@@ -64,7 +64,9 @@ pub enum Error {
         "{0}: not a baram vault (create one with `baram vault keygen`, or pass --vault / set BARAM_VAULT)"
     )]
     NotAVault(PathBuf),
-    #[error("{0}: not a baram intake bundle (no bundle.json)")]
+    #[error(
+        "{0}: not a baram intake bundle (no bundle.json; an intake stopped before it began leaves such a folder, with nothing taken)"
+    )]
     NotABundle(PathBuf),
     #[error(
         "{0}: the vault already has an identity; keygen never replaces one (items encrypted to it would be lost)"
