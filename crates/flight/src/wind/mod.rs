@@ -64,9 +64,24 @@ impl WindError {
 }
 
 /// Outside the data: the model must stop with an error, never extrapolate.
+/// A Unix time for messages: `2011-01-15 12:00 UTC`, or the plain number
+/// when it is not a finite, plausible time.
+fn show_time(t: f64) -> String {
+    if t.is_finite() && t.abs() < 1.0e12 {
+        cube::format_time(t.floor() as i64)
+    } else {
+        format!("{t} s since the Unix epoch")
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum OutOfData {
-    #[error("time {t} s is outside the forecast ({from} to {to} s since the Unix epoch)")]
+    #[error(
+        "time {} is outside the forecast ({} to {})",
+        show_time(*t),
+        show_time(*from),
+        show_time(*to)
+    )]
     Time { t: f64, from: f64, to: f64 },
     #[error("{lat:.4} N {lon:.4} E is outside the wind data's region")]
     Region { lat: f64, lon: f64 },
