@@ -178,7 +178,7 @@ struct SrcGrid {
 /// spacings like 0.1° come out as the nearest double, not 0.09999999999999998.
 impl SrcGrid {
     fn udlat(&self) -> f64 {
-        (self.lat_last - self.lat_first).abs() / (self.nj - 1) as f64
+        (self.lat_last - self.lat_first).abs() / self.nj.saturating_sub(1).max(1) as f64
     }
     fn dlat(&self) -> f64 {
         self.udlat() / 1e6
@@ -203,7 +203,7 @@ impl SrcGrid {
         self.ulon_span() / 1e6
     }
     fn udlon(&self) -> f64 {
-        self.ulon_span() / (self.ni - 1) as f64
+        self.ulon_span() / self.ni.saturating_sub(1).max(1) as f64
     }
     fn dlon(&self) -> f64 {
         self.udlon() / 1e6
@@ -224,7 +224,7 @@ impl SrcGrid {
             self.ni,
             self.nj,
             self.lat_min(),
-            self.lat_min() + self.dlat() * (self.nj - 1) as f64,
+            self.lat_min() + self.dlat() * self.nj.saturating_sub(1).max(1) as f64,
             self.dlat(),
             self.lon_min(),
             self.lon_min() + self.lon_span(),
