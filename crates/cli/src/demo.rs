@@ -200,7 +200,7 @@ pub fn run(a: &DemoArgs, ctx: &Ctx) -> Result<ExitCode> {
 /// and a Korean search. Returns whether every step did what it should.
 fn demo_vault(dir: &Path, input: &Path, ctx: &Ctx) -> Result<bool> {
     use age::secrecy::SecretString;
-    use baram_vault::search::{DocFields, Query, SearchIndex};
+    use baram_vault::search::Query;
     use baram_vault::{Intake, IntakeOptions, KeygenOptions, Vault, parse_recipient};
     let root = dir.join("vault");
     // A demo passphrase and a cheap key derivation: a real vault uses
@@ -246,16 +246,15 @@ fn demo_vault(dir: &Path, input: &Path, ctx: &Ctx) -> Result<bool> {
     ));
     let mut vault = Vault::open_writer(&root)?;
     let keys = vault.unlock(&pass)?;
-    let imported = vault.import(&keys, &bundle, &|_, _| {})?;
+    vault.import(&keys, &bundle, &|_, _| {})?;
     let rep = vault.process(&keys, &Default::default(), &|_, _| {})?;
     ctx.say(format!(
         "   analyst: imported the bundle; processed {}, quarantined {}, not handled yet {}",
         rep.processed, rep.quarantined, rep.unhandled
     ));
-    let items = vault.list(&keys)?;
-    let mut index = SearchIndex::new();
+    let (index, items) = vault.search_index(&keys)?;
     let mut redstar = 0;
-    for (n, it) in items.iter().enumerate() {
+    for it in &items {
         if let Some(r) = vault.process_report(&keys, &it.id)?
             && let Some(rs) = &r.redstar
         {
@@ -266,25 +265,6 @@ fn demo_vault(dir: &Path, input: &Path, ctx: &Ctx) -> Result<bool> {
                 rs.blocks
             ));
         }
-        if let Some(text) = vault.derivative(&keys, &it.id, "text")? {
-            index
-                .add(
-                    n as u64,
-                    &DocFields {
-                        title: it
-                            .record
-                            .as_ref()
-                            .map(|r| r.original_name.clone())
-                            .unwrap_or_default(),
-                        text: String::from_utf8_lossy(&text).into_owned(),
-                        date: None,
-                        tags: Vec::new(),
-                        status: it.status.clone(),
-                        kind: "text".into(),
-                    },
-                )
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
-        }
     }
     let hits = index
         .search(&Query::new("평양"))
@@ -292,7 +272,6 @@ fn demo_vault(dir: &Path, input: &Path, ctx: &Ctx) -> Result<bool> {
     for h in &hits {
         ctx.say(format!("   search 평양: {}", h.snippet));
     }
-    let _ = imported;
     Ok(rep.quarantined == 0 && hits.len() == 1 && redstar > 0)
 }
 

@@ -495,32 +495,10 @@ fn search(
     kind: &Option<String>,
     ctx: &Ctx,
 ) -> Result<ExitCode> {
-    use baram_vault::search::{DocFields, Query, SearchIndex};
+    use baram_vault::search::Query;
     let vault = Vault::open(&a.vault)?;
     let keys = vault.unlock(&passphrase(a, false)?)?;
-    let items = vault.list(&keys)?;
-    let mut index = SearchIndex::new();
-    for (n, it) in items.iter().enumerate() {
-        let Some(body) = vault.derivative(&keys, &it.id, "text")? else {
-            continue;
-        };
-        let report = vault.process_report(&keys, &it.id)?;
-        let fields = DocFields {
-            title: it
-                .record
-                .as_ref()
-                .map(|r| r.original_name.clone())
-                .unwrap_or_default(),
-            text: String::from_utf8_lossy(&body).into_owned(),
-            date: None,
-            tags: Vec::new(),
-            status: it.status.clone(),
-            kind: report.and_then(|r| r.kind).unwrap_or_default(),
-        };
-        index
-            .add(n as u64, &fields)
-            .map_err(|e| anyhow::anyhow!("item {}: {e}", it.id))?;
-    }
+    let (index, items) = vault.search_index(&keys)?;
     let mut q = Query::new(text);
     q.limit = limit;
     q.kind = kind.clone();

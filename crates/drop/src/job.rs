@@ -131,16 +131,6 @@ impl<'a> Drops<'a> {
         })
     }
 
-    /// Uses another ffmpeg (tests point this at a missing one).
-    pub fn with_ffmpeg(mut self, ffmpeg: PathBuf) -> Self {
-        self.convert.ffmpeg = ffmpeg;
-        self
-    }
-
-    pub fn profile(&self) -> &Profile {
-        &self.profile
-    }
-
     /// The bytes an item has on the volume: its blob, or its converted copy
     /// (made now, or found in the cache). The error is one line saying why
     /// the item cannot go and what to do.

@@ -585,6 +585,42 @@ impl Vault {
         }))
     }
 
+    /// The search index over every processed item's text, built in memory
+    /// from the decrypted texts (nothing is written to disk), with the items
+    /// in import order: a hit's `doc_id` n is `items[n]`.
+    pub fn search_index(
+        &self,
+        keys: &Keys,
+    ) -> Result<(search::SearchIndex, Vec<ListedItem>), Error> {
+        let items = self.list(keys)?;
+        let mut index = search::SearchIndex::new();
+        for (n, it) in items.iter().enumerate() {
+            let Some(text) = self.derivative(keys, &it.id, "text")? else {
+                continue;
+            };
+            let kind = self
+                .process_report(keys, &it.id)?
+                .and_then(|r| r.kind)
+                .unwrap_or_default();
+            let fields = search::DocFields {
+                title: it
+                    .record
+                    .as_ref()
+                    .map(|r| r.original_name.clone())
+                    .unwrap_or_default(),
+                text: String::from_utf8_lossy(&text).into_owned(),
+                date: None,
+                tags: Vec::new(),
+                status: it.status.clone(),
+                kind,
+            };
+            index
+                .add(n as u64, &fields)
+                .map_err(|e| Error::Invalid(format!("item {}: {e}", it.id)))?;
+        }
+        Ok((index, items))
+    }
+
     /// Every item in import order, its record decrypted in memory.
     pub fn list(&self, keys: &Keys) -> Result<Vec<ListedItem>, Error> {
         let rows: Vec<(String, String, String, String, String, i64)> = self
