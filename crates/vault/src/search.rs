@@ -21,9 +21,10 @@
 //!
 //! A query is words separated by spaces, all of which must match (AND), and
 //! optional `"quoted phrases"`. Each word is tokenised the same way and must
-//! appear as a phrase (its tokens at consecutive positions), so `평양` finds
-//! `평양에서` and `양에` finds it too, but `평에` does not: for Hangul the index
-//! is exact for substrings of a run of syllables. A word of one syllable (or
+//! appear as a phrase (its tokens at consecutive positions; a separator in
+//! the text leaves one position empty, so `양마북` does not find `양마 마북`),
+//! so `평양` finds `평양에서` and `양에` finds it too, but `평에` does not: for
+//! Hangul the index is exact for substrings of a run of syllables. A word of one syllable (or
 //! one Han character) matches every document containing that syllable,
 //! through all the bigrams that contain it. A quoted phrase is tokenised as a
 //! whole: its tokens must be consecutive, so `"평양에서 시장"` matches that
@@ -311,6 +312,10 @@ pub fn tokenize_with(text: &str, emit: impl FnMut(&str, usize, usize, u32)) -> u
 }
 
 fn tokenize_from(text: &str, mut pos: u32, mut emit: impl FnMut(&str, usize, usize, u32)) -> u32 {
+    let first = pos;
+    // A separator after a token leaves one position empty, so no phrase of
+    // an unquoted word matches across it (`양마북` must not find `양마 마북`).
+    let mut gapped = false;
     let mut run: Vec<(char, usize, usize)> = Vec::new();
     let mut run_class = Class::Sep;
     let mut word = String::new();
@@ -356,6 +361,14 @@ fn tokenize_from(text: &str, mut pos: u32, mut emit: impl FnMut(&str, usize, usi
         if cl != run_class {
             flush(&mut run, &mut word, wstart, wend, &mut pos);
             run_class = cl;
+        }
+        if matches!(cl, Class::Mark | Class::Sep) {
+            if !gapped && pos > first {
+                pos = pos.saturating_add(1);
+                gapped = true;
+            }
+        } else {
+            gapped = false;
         }
         match cl {
             Class::Hangul | Class::Cjk => run.push((c, start, end)),
@@ -468,8 +481,10 @@ pub struct SearchIndex {
 const NO_LABEL: u32 = u32::MAX;
 
 enum Clause {
-    /// Terms that must be at consecutive positions.
-    Phrase(Vec<String>),
+    /// Terms with their positions relative to the first: a word's tokens
+    /// are consecutive, a quoted phrase keeps one empty position wherever its
+    /// text had a separator.
+    Phrase(Vec<(String, u32)>),
     /// One Hangul/Han character anywhere.
     Char(char),
 }
@@ -579,11 +594,13 @@ impl SearchIndex {
         };
         let after_title = tokenize_from(&fields.title, 0, &mut sink);
         // A gap, so no phrase spans title and text.
-        let len = tokenize_from(&fields.text, after_title.saturating_add(1), &mut sink);
-        if len == u32::MAX {
+        let end = tokenize_from(&fields.text, after_title.saturating_add(1), &mut sink);
+        if end == u32::MAX {
             self.scratch = scratch;
             return Err(SearchError::Full);
         }
+        // Length in tokens (positions also count the gaps).
+        let len = scratch.len() as u32;
         scratch.sort_unstable();
         let mut i = 0;
         while i < scratch.len() {
@@ -745,7 +762,7 @@ impl SearchIndex {
             }
             Clause::Phrase(terms) => {
                 let mut ps = Vec::with_capacity(terms.len());
-                for t in terms {
+                for (t, _) in terms {
                     match self.terms.get(t.as_str()) {
                         Some(&id) => ps.push(&self.postings[id as usize]),
                         None => return Vec::new(),
@@ -778,13 +795,13 @@ impl SearchIndex {
                     let lead_pos = ps[lead].positions_at(li);
                     let mut tf = 0;
                     'pos: for &lp in lead_pos {
-                        let Some(p0) = lp.checked_sub(lead as u32) else {
+                        let Some(p0) = lp.checked_sub(terms[lead].1) else {
                             continue;
                         };
                         for (i, p) in ps.iter().enumerate() {
                             if i != lead
                                 && p.positions_at(at[i])
-                                    .binary_search(&(p0 + i as u32))
+                                    .binary_search(&(p0 + terms[i].1))
                                     .is_err()
                             {
                                 continue 'pos;
@@ -834,7 +851,12 @@ fn parse_query(text: &str) -> Result<Vec<Clause>, SearchError> {
                 return;
             }
         }
-        clauses.push(Clause::Phrase(toks.into_iter().map(|t| t.term).collect()));
+        let p0 = toks[0].position;
+        clauses.push(Clause::Phrase(
+            toks.into_iter()
+                .map(|t| (t.term, t.position - p0))
+                .collect(),
+        ));
     };
     let mut parts = text.split('"');
     let mut quoted = false;
@@ -874,11 +896,11 @@ fn match_spans(text: &str, clauses: &[Clause]) -> Vec<(usize, usize)> {
             }
             Clause::Phrase(terms) => {
                 for w in toks.windows(terms.len()) {
-                    let consecutive = w
+                    let placed = w
                         .iter()
-                        .enumerate()
-                        .all(|(i, t)| t.position == w[0].position + i as u32);
-                    if consecutive && w.iter().zip(terms).all(|(t, q)| &t.term == q) {
+                        .zip(terms)
+                        .all(|(t, (q, off))| t.position == w[0].position + off && &t.term == q);
+                    if placed {
                         spans.push((w[0].start, w[terms.len() - 1].end));
                     }
                 }
@@ -987,6 +1009,12 @@ mod tests {
         let c = parse_query("북 \"평양 시장\" x").unwrap();
         assert_eq!(c.len(), 3);
         assert!(matches!(c[0], Clause::Char('북')));
-        assert!(matches!(&c[1], Clause::Phrase(t) if t == &["평양", "시장"]));
+        assert!(
+            matches!(&c[1], Clause::Phrase(t) if t == &[("평양".to_string(), 0), ("시장".to_string(), 2)])
+        );
+        let c = parse_query("양마북").unwrap();
+        assert!(
+            matches!(&c[0], Clause::Phrase(t) if t == &[("양마".to_string(), 0), ("마북".to_string(), 1)])
+        );
     }
 }

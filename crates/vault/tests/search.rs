@@ -58,6 +58,19 @@ fn inner_bigram_matches_but_not_a_non_substring() {
     assert_eq!(ids(&ix, "양에서회"), Vec::<u64>::new());
 }
 
+/// Found by the property test below in CI: the bigrams of a word must not
+/// be matched across a space, where the text has two words.
+#[test]
+fn a_word_does_not_match_across_a_separator() {
+    let mut ix = SearchIndex::new();
+    ix.add(1, &doc("양마 마북")).unwrap();
+    ix.add(2, &doc("양마북")).unwrap();
+    ix.add(3, &doc("양마, 마북")).unwrap();
+    assert_eq!(ids(&ix, "양마북"), [2]);
+    assert_eq!(ids(&ix, "\"양마 마북\""), [1, 3]);
+    assert_eq!(ids(&ix, "양마 마북"), [1, 2, 3]);
+}
+
 #[test]
 fn one_syllable_query_finds_the_syllable_anywhere() {
     let ix = sample();
