@@ -1,8 +1,13 @@
-//! `baram radio channel`: parses, calls `baram_radio::channel`, prints.
+//! `baram radio keygen | encode | decode | channel`: parses, calls
+//! `baram_radio`, prints.
 
 use crate::output::Ctx;
+use anyhow::bail;
 use anyhow::{Context, Result};
+use baram_radio::broadcast::{self, DEFAULT_OVERHEAD};
+use baram_radio::carousel::{self, FileState, Receiver, VerifyingKey};
 use baram_radio::channel::{self, Agc, Am, ChannelConfig, ChannelReport, Profile, WavInfo};
+use baram_radio::modem::{Demodulator, Mode};
 use clap::{Args, Subcommand};
 use serde::Serialize;
 use std::path::PathBuf;
@@ -11,9 +16,65 @@ use std::time::Instant;
 
 #[derive(Subcommand, Debug)]
 pub enum RadioCmd {
+    /// Create a broadcaster's signing key (KEY, secret) and its public key
+    /// (KEY.pub) that listeners are given.
+    Keygen(KeygenArgs),
+    /// Files into a broadcast recording (8 kHz mono 16-bit WAV).
+    Encode(EncodeArgs),
+    /// Recordings into files: symbols add up in DIR across recordings; a file
+    /// is written once rebuilt and verified against the signed manifest.
+    Decode(DecodeArgs),
     /// Pass a recording through a simulated HF channel (ITU-R F.1487 Watterson
     /// two-path fading, noise at an SNR in 3 kHz, offset, clock error, AM).
     Channel(ChannelArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct KeygenArgs {
+    /// Where the secret key goes (created 0600; never overwritten).
+    #[arg(short, long)]
+    output: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct EncodeArgs {
+    /// The files to broadcast (at most 255).
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// The output WAV.
+    #[arg(short, long)]
+    output: PathBuf,
+    /// robust (poor channels, about 160 b/s), normal (about 1.4 kb/s), fast
+    /// (good channels, about 2.6 kb/s).
+    #[arg(long, default_value = "normal", value_parser = parse_mode)]
+    mode: Mode,
+    /// Length of the recording in minutes (default: one round of the
+    /// carousel: every file once with the repair overhead).
+    #[arg(long)]
+    minutes: Option<f64>,
+    /// The broadcaster's signing key (from `baram radio keygen`).
+    #[arg(long)]
+    key: PathBuf,
+    /// Repair symbols per source symbol in one round.
+    #[arg(long, default_value_t = DEFAULT_OVERHEAD)]
+    overhead: f64,
+}
+
+#[derive(Args, Debug)]
+pub struct DecodeArgs {
+    /// Recordings (any WAV; mixed to mono and resampled to 8 kHz).
+    #[arg(required = true)]
+    recordings: Vec<PathBuf>,
+    /// Folder that keeps the received symbols and gets the rebuilt files.
+    #[arg(long)]
+    into: PathBuf,
+    /// The broadcaster's public key file (KEY.pub) or its 64 hex digits.
+    #[arg(long)]
+    key: String,
+}
+
+fn parse_mode(s: &str) -> Result<Mode, String> {
+    Mode::from_name(s).ok_or_else(|| format!("unknown mode {s:?}: robust, normal or fast"))
 }
 
 #[derive(Args, Debug)]
@@ -69,7 +130,247 @@ struct ChannelOut<'a> {
 pub fn run(cmd: &RadioCmd, ctx: &Ctx) -> Result<ExitCode> {
     match cmd {
         RadioCmd::Channel(a) => run_channel(a, ctx),
+        RadioCmd::Keygen(a) => run_keygen(a, ctx),
+        RadioCmd::Encode(a) => run_encode(a, ctx),
+        RadioCmd::Decode(a) => run_decode(a, ctx),
     }
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn run_keygen(a: &KeygenArgs, ctx: &Ctx) -> Result<ExitCode> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut seed = [0u8; 32];
+    getrandom::fill(&mut seed).map_err(|e| anyhow::anyhow!("the system's random source: {e}"))?;
+    let key = carousel::signing_key_from_seed(&seed);
+    let public = key.verifying_key();
+    let pub_path = PathBuf::from(format!("{}.pub", a.output.display()));
+    if pub_path.exists() {
+        bail!(
+            "{}: exists; keygen never overwrites a key (choose another -o)",
+            pub_path.display()
+        );
+    }
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&a.output)
+        .with_context(|| {
+            format!(
+                "{}: cannot create the key (it may exist: keygen never overwrites a key)",
+                a.output.display()
+            )
+        })?;
+    f.write_all(format!("{}\n", hex(&seed)).as_bytes())
+        .and_then(|_| f.sync_all())
+        .with_context(|| a.output.display().to_string())?;
+    std::fs::write(&pub_path, format!("{}\n", hex(public.as_bytes())))
+        .with_context(|| pub_path.display().to_string())?;
+    let id = hex(&carousel::key_id(&public));
+    ctx.json(&serde_json::json!({
+        "key": a.output.display().to_string(),
+        "public_key_file": pub_path.display().to_string(),
+        "public_key": hex(public.as_bytes()),
+        "key_id": id,
+    }));
+    ctx.say(format!(
+        "secret key {} (keep it on the broadcasting machine), public key {} (give it to listeners): {}, key id {id}",
+        a.output.display(),
+        pub_path.display(),
+        hex(public.as_bytes())
+    ));
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_encode(a: &EncodeArgs, ctx: &Ctx) -> Result<ExitCode> {
+    let t0 = Instant::now();
+    let key = carousel::load_signing_key(&a.key).with_context(|| {
+        format!(
+            "{}: cannot read the signing key (make one with `baram radio keygen -o FILE`)",
+            a.key.display()
+        )
+    })?;
+    let mut files = Vec::new();
+    for p in &a.files {
+        let bytes = std::fs::read(p).with_context(|| format!("{}: cannot read", p.display()))?;
+        let name = p
+            .file_name()
+            .and_then(|n| n.to_str())
+            .with_context(|| format!("{}: the file name is not UTF-8; rename it", p.display()))?
+            .to_string();
+        files.push((name, bytes));
+    }
+    let b = broadcast::encode(&files, &key, a.mode, a.minutes, a.overhead)?;
+    channel::write_wav(&a.output, &b.audio)?;
+    let s = &b.summary;
+    ctx.json(&serde_json::json!({
+        "output": a.output.display().to_string(),
+        "summary": s,
+        "elapsed_s": t0.elapsed().as_secs_f64(),
+    }));
+    ctx.say(format!(
+        "{}: {} files ({} bytes) in {} {} frames, {:.1} min ({:.0} b/s payload), broadcast {}; one round is {} frames",
+        a.output.display(),
+        s.files,
+        s.bytes,
+        s.frames,
+        s.mode,
+        s.seconds / 60.0,
+        s.payload_bit_rate,
+        s.broadcast_id,
+        s.packets_per_round
+    ));
+    Ok(ExitCode::SUCCESS)
+}
+
+fn parse_public_key(s: &str) -> Result<VerifyingKey> {
+    let text = if s.len() == 64 && s.chars().all(|c| c.is_ascii_hexdigit()) {
+        s.to_string()
+    } else {
+        std::fs::read_to_string(s).with_context(|| {
+            format!("{s}: cannot read the public key (give KEY.pub or 64 hex digits)")
+        })?
+    };
+    let t = text.trim();
+    if t.len() != 64 || !t.is_ascii() {
+        bail!("{s}: a public key is 64 hex digits (the KEY.pub from `baram radio keygen`)");
+    }
+    let mut b = [0u8; 32];
+    for (i, x) in b.iter_mut().enumerate() {
+        *x = u8::from_str_radix(&t[2 * i..2 * i + 2], 16)
+            .map_err(|_| anyhow::anyhow!("{s}: not hex"))?;
+    }
+    VerifyingKey::from_bytes(&b).map_err(|_| anyhow::anyhow!("{s}: not a valid Ed25519 public key"))
+}
+
+#[derive(Serialize)]
+struct DecodeFile {
+    broadcast: String,
+    index: u8,
+    name: Option<String>,
+    size: Option<u64>,
+    symbols_held: u64,
+    symbols_needed: Option<u64>,
+    state: String,
+    path: Option<String>,
+}
+
+fn run_decode(a: &DecodeArgs, ctx: &Ctx) -> Result<ExitCode> {
+    let key = parse_public_key(&a.key)?;
+    std::fs::create_dir_all(&a.into)
+        .with_context(|| format!("{}: cannot create", a.into.display()))?;
+    let mut rx = Receiver::open(&a.into, &key).with_context(|| a.into.display().to_string())?;
+    let mut demod = Demodulator::new();
+    let mut reports = Vec::new();
+    let mut failed = false;
+    for p in &a.recordings {
+        let name = p.display().to_string();
+        let rec = match channel::read_wav(p) {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("baram: {e}; skipped (give a WAV recording)");
+                failed = true;
+                continue;
+            }
+        };
+        if let Some(w) = rec.warning(&name) {
+            eprintln!("baram: warning: {w}");
+        }
+        let t0 = Instant::now();
+        let r = broadcast::receive(&mut rx, &mut demod, &rec.samples)
+            .with_context(|| format!("{}: writing the received symbols", a.into.display()))?;
+        ctx.say(format!(
+            "{name}: {:.1} s, {} frames decoded, {} not decodable, {} cut off; {} new packets, {} duplicates{} ({:.0}x real time)",
+            r.seconds,
+            r.frames_decoded,
+            r.frames_failed,
+            r.frames_cut_off,
+            r.packets_new,
+            r.packets_duplicate,
+            if r.packets_refused > 0 {
+                format!(", {} refused", r.packets_refused)
+            } else {
+                String::new()
+            },
+            r.seconds / t0.elapsed().as_secs_f64().max(1e-9)
+        ));
+        if r.frames_decoded == 0 {
+            eprintln!(
+                "baram: {name}: no frame could be decoded (silence, noise, or a signal too weak); nothing taken from it"
+            );
+        }
+        reports.push((name, r));
+    }
+    for e in rx.events() {
+        ctx.say(format!("{e}"));
+    }
+    let files: Vec<DecodeFile> = rx
+        .status()
+        .into_iter()
+        .map(|f| {
+            let (state, path) = match &f.state {
+                FileState::WaitingForManifest => ("waiting for the manifest".to_string(), None),
+                FileState::ManifestRejected => (
+                    "manifest rejected (forged or another key)".to_string(),
+                    None,
+                ),
+                FileState::Collecting => ("collecting".to_string(), None),
+                FileState::Rebuilt(p) => ("written".to_string(), Some(p.display().to_string())),
+                FileState::FailedVerification { failures } => (
+                    format!("failed verification {failures} times; waiting for more symbols"),
+                    None,
+                ),
+            };
+            DecodeFile {
+                broadcast: f.broadcast.to_string(),
+                index: f.index,
+                name: f.name,
+                size: f.size,
+                symbols_held: f.symbols_held,
+                symbols_needed: f.symbols_needed,
+                state,
+                path,
+            }
+        })
+        .collect();
+    for f in &files {
+        ctx.say(format!(
+            "  {} #{} {}: {} of {} symbols, {}{}",
+            f.broadcast,
+            f.index,
+            f.name.as_deref().unwrap_or("(name not yet known)"),
+            f.symbols_held,
+            f.symbols_needed.map_or("?".to_string(), |n| n.to_string()),
+            f.state,
+            f.path
+                .as_deref()
+                .map(|p| format!(": {p}"))
+                .unwrap_or_default()
+        ));
+    }
+    let rejected = rx
+        .events()
+        .iter()
+        .any(|e| matches!(e, carousel::Event::ManifestRejected { .. }));
+    ctx.json(&serde_json::json!({
+        "recordings": reports.iter().map(|(n, r)| serde_json::json!({"file": n, "report": r})).collect::<Vec<_>>(),
+        "files": files,
+        "events": rx.events().iter().map(|e| e.to_string()).collect::<Vec<_>>(),
+    }));
+    if rejected {
+        eprintln!(
+            "baram: a manifest was rejected (forged, or signed by another key): its files are not written"
+        );
+    }
+    Ok(if failed || rejected {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn run_channel(a: &ChannelArgs, ctx: &Ctx) -> Result<ExitCode> {

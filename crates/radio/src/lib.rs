@@ -6,6 +6,13 @@
 //! * [`carousel`]: files split and RaptorQ-encoded into packets, a signed
 //!   manifest (Ed25519), and a receiver that adds up symbols across
 //!   recordings and writes each file once it is rebuilt and verified.
+//! * [`broadcast`]: files → carousel → modem → WAV audio, and recordings →
+//!   modem → receiver.
+//! * [`modem`]: OFDM with DVB-S2 LDPC codes, three modes (robust, normal,
+//!   fast): carousel packets to 8 kHz audio between 300 and 2700 Hz and back,
+//!   tolerating ±50 Hz offset, ±300 ppm clock error, fading, AM and clipping.
 
+pub mod broadcast;
 pub mod carousel;
 pub mod channel;
+pub mod modem;

@@ -783,7 +783,10 @@ fn fits(m: &Manifest, len: usize, file: u8, sbn: u8, esi: u32) -> Result<(), &'s
     let Some(&k) = ks.get(sbn as usize) else {
         return Err("source block not in the file");
     };
-    if esi >= k && esi < extended_source_block_symbols(k) || esi > MAX_ESI {
+    // The raptorq crate numbers repair symbols from K (its decoder maps
+    // ESI ≥ K to the internal symbol K' + ESI − K), so ESIs K..K' are the
+    // first repair symbols, and the last usable one is MAX_ESI − (K' − K).
+    if esi > MAX_ESI - (extended_source_block_symbols(k) - k) {
         return Err("encoding symbol id not used by this block");
     }
     Ok(())

@@ -1,0 +1,989 @@
+//! The modem: carousel packets ⇄ 8 kHz audio between 300 and 2700 Hz.
+//!
+//! # Signal
+//!
+//! OFDM, 256-point FFT at 8 kHz (31.25 Hz carrier spacing), 77 carriers
+//! centred on 1500 Hz (312.5 to 2687.5 Hz), a 32-sample (4 ms) cyclic prefix
+//! (the CCIR Poor channel's echo is 2 ms), QPSK on every carrier. One frame
+//! carries one packet:
+//!
+//! ```text
+//! | preamble 1024 | sync | D D D P | D D D P | … | D D P |
+//! ```
+//!
+//! * **Preamble**: 16 repetitions of one 64-sample waveform (19 carriers, every
+//!   fourth). The receiver finds it with a Schmidl–Cox autocorrelation at lag
+//!   64, which needs no knowledge of the frequency offset and ignores the
+//!   channel's echoes, and reads the frequency offset from that
+//!   correlation's phase: unambiguous within ±62.5 Hz.
+//! * **Sync**: one OFDM symbol of known cells, a different sequence per mode;
+//!   cross-correlation with it gives the exact timing (to a fraction of a
+//!   sample, by parabolic interpolation) and the mode, and it is the first
+//!   pilot row.
+//! * **Pilot rows** (`P`): known cells on every carrier every few symbols.
+//!   The channel is estimated at each row (smoothed over neighbouring
+//!   carriers) and interpolated linearly in time, which also follows what is
+//!   left of the frequency offset, the phase drift of a sample-clock error,
+//!   AGC and selective fading.
+//! * **Sample clock**: frames are sent back to back and the broadcast ends with
+//!   one more preamble and sync, so every frame's length is measured
+//!   (the next sync's position): the ratio gives the recorder's clock error
+//!   (±300 ppm drifts 12 samples over a 5 s frame), every symbol's window is
+//!   placed at its true position and its fractional part corrected per
+//!   carrier. A frame without a successor uses the median of the others.
+//!
+//! # Coding
+//!
+//! See [`fec`]: CRC-32, scrambling, DVB-S2 short-frame LDPC codes (16200
+//! bits), a bit interleaver over the whole frame, repetition in the robust
+//! mode. Soft decisions: `LLR = 2√2·Re(conj(H)·y)/σ²` per bit, σ² measured on
+//! the pilot rows; the copies of a repeated cell add up.
+//!
+//! | mode | code | repeat | pilot every | frame | payload |
+//! |---|---|---|---|---|---|
+//! | robust | 1/5 (k = 3240) | 4 | 3 symbols | 19.7 s | 401 B |
+//! | normal | 4/9 (k = 7200) | 1 | 4 symbols | 4.95 s | 896 B |
+//! | fast | 7/9 (k = 12600) | 1 | 6 symbols | 4.63 s | 1571 B |
+//!
+//! (Figures of each mode: [`Mode::frame_seconds`], [`Mode::payload_len`];
+//! measured thresholds are in `bench/RESULTS.md`.)
+
+pub mod fec;
+
+use fec::{Fec, FecFailure, N_BITS, Pn};
+use ldpc_toolbox::codes::dvbs2::Code;
+use num_complex::{Complex32, Complex64};
+use rustfft::{Fft, FftPlanner};
+use serde::Serialize;
+use std::f64::consts::TAU;
+use std::sync::Arc;
+
+/// Sample rate of the modem's audio (Hz).
+pub const FS: f64 = 8000.0;
+/// FFT size.
+pub const N: usize = 256;
+/// Cyclic prefix (samples).
+pub const CP: usize = 32;
+/// One OFDM symbol with its prefix (samples).
+pub const SYM: usize = N + CP;
+/// Centre of the band (Hz).
+pub const CENTER_HZ: f64 = 1500.0;
+/// Carriers, at bins -38..=38 around the centre.
+pub const CARRIERS: usize = 77;
+const HALF: i32 = 38;
+const PERIOD: usize = 64;
+const PERIODS: usize = 16;
+/// Preamble length (samples).
+pub const PREAMBLE: usize = PERIOD * PERIODS;
+/// The FFT window starts this many samples before the end of the prefix, so
+/// echoes up to this much earlier or later than the strongest path stay
+/// inside the prefix.
+const BACKOFF: usize = 16;
+/// Silence before and after a broadcast (samples).
+const LEAD: usize = 2000;
+/// Peak RMS of the transmitted audio (full scale 1).
+const TX_RMS: f64 = 0.2;
+/// Schmidl–Cox detection threshold on |P|²/(E0·E1).
+const DETECT: f32 = 0.012;
+/// Normalised sync correlation (|c|²) a candidate must reach.
+const SYNC_MIN: f64 = 0.02;
+/// FFT size of the fine frequency search (0.98 Hz bins).
+const FREQ_FFT: usize = 8192;
+
+/// A transmission mode.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// For poor channels and low SNR (decodes on CCIR Poor at -5 dB).
+    Robust,
+    /// The default.
+    Normal,
+    /// Good channels, 8 dB and up.
+    Fast,
+}
+
+struct Spec {
+    code: Code,
+    repeat: usize,
+    pilot_every: usize,
+    smooth: usize,
+    seed: u64,
+    /// Frames whose pilots measure a lower Es/N0 (dB) are not decoded: far
+    /// below the code's threshold they cannot decode, and a false detection
+    /// measures ≈ -20 dB.
+    min_esn0_db: f64,
+}
+
+impl Mode {
+    pub const ALL: [Mode; 3] = [Mode::Robust, Mode::Normal, Mode::Fast];
+
+    fn spec(self) -> Spec {
+        match self {
+            Mode::Robust => Spec {
+                code: Code::R1_4short,
+                repeat: 4,
+                pilot_every: 3,
+                smooth: 5,
+                seed: 0xB1,
+                min_esn0_db: -12.0,
+            },
+            Mode::Normal => Spec {
+                code: Code::R1_2short,
+                repeat: 1,
+                pilot_every: 4,
+                smooth: 3,
+                seed: 0xB2,
+                min_esn0_db: -5.0,
+            },
+            Mode::Fast => Spec {
+                code: Code::R4_5short,
+                repeat: 1,
+                pilot_every: 6,
+                smooth: 3,
+                seed: 0xB3,
+                min_esn0_db: -2.0,
+            },
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Robust => "robust",
+            Mode::Normal => "normal",
+            Mode::Fast => "fast",
+        }
+    }
+
+    pub fn from_name(s: &str) -> Option<Mode> {
+        Mode::ALL.into_iter().find(|m| m.name() == s)
+    }
+
+    fn k(self) -> usize {
+        match self.spec().code {
+            Code::R1_4short => 3240,
+            Code::R1_2short => 7200,
+            Code::R4_5short => 12600,
+            _ => unreachable!("modes use these codes"),
+        }
+    }
+
+    /// Payload bytes per frame (one carousel packet).
+    pub fn payload_len(self) -> usize {
+        self.k() / 8 - fec::CRC_BYTES
+    }
+
+    fn cells(self) -> usize {
+        N_BITS / 2 * self.spec().repeat
+    }
+
+    fn data_symbols(self) -> usize {
+        self.cells().div_ceil(CARRIERS)
+    }
+
+    /// OFDM symbols after the preamble: sync, data and pilot rows.
+    fn symbols(self) -> usize {
+        let d = self.data_symbols();
+        1 + d + d.div_ceil(self.spec().pilot_every)
+    }
+
+    /// Samples of one frame.
+    pub fn frame_samples(self) -> usize {
+        PREAMBLE + self.symbols() * SYM
+    }
+
+    /// Seconds of one frame.
+    pub fn frame_seconds(self) -> f64 {
+        self.frame_samples() as f64 / FS
+    }
+
+    /// Payload bits per second of audio (frames back to back).
+    pub fn payload_bit_rate(self) -> f64 {
+        (self.payload_len() * 8) as f64 / self.frame_seconds()
+    }
+
+    /// What each symbol after the preamble is: `Some(row)` a pilot row,
+    /// `None` data.
+    fn layout(self) -> Vec<Option<usize>> {
+        let every = self.spec().pilot_every;
+        let d = self.data_symbols();
+        let mut out = vec![Some(0)];
+        let mut row = 1;
+        let mut done = 0;
+        while done < d {
+            let n = every.min(d - done);
+            out.extend(std::iter::repeat_n(None, n));
+            done += n;
+            out.push(Some(row));
+            row += 1;
+        }
+        out
+    }
+}
+
+impl std::fmt::Display for Mode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Modem errors.
+#[derive(Debug, thiserror::Error)]
+pub enum ModemError {
+    #[error("a {mode} frame carries exactly {want} bytes, got {got}")]
+    PayloadSize { mode: Mode, want: usize, got: usize },
+    #[error("nothing to send")]
+    Empty,
+}
+
+fn qpsk(b0: u8, b1: u8) -> Complex32 {
+    let s = std::f32::consts::FRAC_1_SQRT_2;
+    Complex32::new(if b0 == 0 { s } else { -s }, if b1 == 0 { s } else { -s })
+}
+
+fn random_cells(pn: &mut Pn, n: usize) -> Vec<Complex32> {
+    (0..n).map(|_| qpsk(pn.bit(), pn.bit())).collect()
+}
+
+/// Known cells of pilot row `row` of a mode.
+fn pilot_row(mode: Mode, row: usize) -> Vec<Complex32> {
+    let mut pn = Pn::new(mode.spec().seed << 20 | row as u64);
+    random_cells(&mut pn, CARRIERS)
+}
+
+fn bin(c: usize) -> usize {
+    (c as i32 - HALF).rem_euclid(N as i32) as usize
+}
+
+fn carrier_k(c: usize) -> f64 {
+    (c as i32 - HALF) as f64
+}
+
+/// The time-domain symbol (with prefix) of 77 cells, unnormalised IFFT.
+fn ofdm_symbol(ifft: &dyn Fft<f32>, cells: &[Complex32]) -> Vec<Complex32> {
+    let mut buf = vec![Complex32::new(0.0, 0.0); N];
+    for (c, &v) in cells.iter().enumerate() {
+        buf[bin(c)] = v;
+    }
+    ifft.process(&mut buf);
+    let mut out = Vec::with_capacity(SYM);
+    out.extend_from_slice(&buf[N - CP..]);
+    out.extend_from_slice(&buf);
+    out
+}
+
+/// The preamble's baseband waveform.
+fn preamble_wave(ifft: &dyn Fft<f32>) -> Vec<Complex32> {
+    let mut pn = Pn::new(0x5EED);
+    let amp = (CARRIERS as f32 / 19.0).sqrt();
+    let mut buf = vec![Complex32::new(0.0, 0.0); N];
+    for k in (-36..=36).step_by(4) {
+        buf[(k as i32).rem_euclid(N as i32) as usize] = qpsk(pn.bit(), pn.bit()) * amp;
+    }
+    ifft.process(&mut buf);
+    let period = &buf[..PERIOD];
+    (0..PREAMBLE).map(|i| period[i % PERIOD]).collect()
+}
+
+/// The sender: packets to audio.
+pub struct Modulator {
+    ifft: Arc<dyn Fft<f32>>,
+    fec: Vec<(Mode, Fec)>,
+}
+
+impl Default for Modulator {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Modulator {
+    pub fn new() -> Modulator {
+        let ifft = FftPlanner::new().plan_fft_inverse(N);
+        Modulator {
+            ifft,
+            fec: Vec::new(),
+        }
+    }
+
+    fn fec(&mut self, mode: Mode) -> &Fec {
+        if let Some(i) = self.fec.iter().position(|(m, _)| *m == mode) {
+            return &self.fec[i].1;
+        }
+        self.fec
+            .push((mode, Fec::new(mode.spec().code, mode.spec().seed)));
+        &self.fec.last().expect("just pushed").1
+    }
+
+    /// Baseband of one frame (preamble to last pilot row).
+    fn frame(&mut self, mode: Mode, payload: &[u8]) -> Vec<Complex32> {
+        let bits = self.fec(mode).encode(payload);
+        let ifft = self.ifft.clone();
+        let spec = mode.spec();
+        let m = N_BITS / 2;
+        let cells_needed = mode.data_symbols() * CARRIERS;
+        let mut pad = Pn::new(spec.seed ^ 0xFADE);
+        let cells: Vec<Complex32> = (0..cells_needed)
+            .map(|c| {
+                if c < m * spec.repeat {
+                    let i = c % m;
+                    qpsk(bits[2 * i], bits[2 * i + 1])
+                } else {
+                    qpsk(pad.bit(), pad.bit())
+                }
+            })
+            .collect();
+        let mut out = preamble_wave(&*ifft);
+        let mut d = 0;
+        for sym in mode.layout() {
+            let s = match sym {
+                Some(row) => ofdm_symbol(&*ifft, &pilot_row(mode, row)),
+                None => {
+                    let s = ofdm_symbol(&*ifft, &cells[d * CARRIERS..(d + 1) * CARRIERS]);
+                    d += 1;
+                    s
+                }
+            };
+            out.extend(s);
+        }
+        out
+    }
+
+    /// The audio of a broadcast: frames back to back, then an end marker
+    /// (preamble and sync) so the last frame's length can be measured.
+    pub fn modulate<P: AsRef<[u8]>>(
+        &mut self,
+        mode: Mode,
+        payloads: &[P],
+    ) -> Result<Vec<f32>, ModemError> {
+        if payloads.is_empty() {
+            return Err(ModemError::Empty);
+        }
+        for p in payloads {
+            let got = p.as_ref().len();
+            if got != mode.payload_len() {
+                return Err(ModemError::PayloadSize {
+                    mode,
+                    want: mode.payload_len(),
+                    got,
+                });
+            }
+        }
+        let mut bb: Vec<Complex32> = vec![Complex32::new(0.0, 0.0); LEAD];
+        for p in payloads {
+            let f = self.frame(mode, p.as_ref());
+            bb.extend(f);
+        }
+        let ifft = self.ifft.clone();
+        bb.extend(preamble_wave(&*ifft));
+        bb.extend(ofdm_symbol(&*ifft, &pilot_row(mode, 0)));
+        bb.extend(std::iter::repeat_n(Complex32::new(0.0, 0.0), LEAD));
+        Ok(upconvert(&bb))
+    }
+}
+
+/// Mean power of a baseband sample of a symbol with unit cells (unnormalised
+/// IFFT): 77. The real passband signal has half of it.
+fn tx_gain() -> f64 {
+    TX_RMS / (CARRIERS as f64 / 2.0).sqrt() * std::f64::consts::SQRT_2
+}
+
+/// `Re{x·e^{jωn}}`, scaled to [`TX_RMS`] and limited to full scale.
+fn upconvert(bb: &[Complex32]) -> Vec<f32> {
+    let g = tx_gain() / std::f64::consts::SQRT_2;
+    // 1500 Hz at 8 kHz: the oscillator has period 16.
+    let osc: Vec<Complex64> = (0..16)
+        .map(|n| Complex64::from_polar(1.0, TAU * CENTER_HZ / FS * n as f64))
+        .collect();
+    bb.iter()
+        .enumerate()
+        .map(|(n, &x)| {
+            let v = Complex64::new(x.re.into(), x.im.into()) * osc[n % 16];
+            (v.re * g).clamp(-1.0, 1.0) as f32
+        })
+        .collect()
+}
+
+/// What happened to one detected frame.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+#[serde(rename_all = "snake_case")]
+pub enum FrameStatus {
+    Decoded,
+    /// Its pilots measure an Es/N0 far below the mode's threshold: most such
+    /// detections are noise that looked like a preamble; not decoded.
+    TooWeak,
+    /// The LDPC decoder found no codeword.
+    Undecodable,
+    /// A codeword whose CRC failed.
+    BadCrc,
+    /// The recording ends inside the frame.
+    CutOff,
+}
+
+/// One detected frame.
+#[derive(Clone, Debug, Serialize)]
+pub struct FrameReport {
+    pub mode: Mode,
+    /// Position of its sync symbol in the recording (s).
+    pub at_s: f64,
+    pub status: FrameStatus,
+    /// Frequency offset measured on its preamble (Hz).
+    pub freq_offset_hz: f64,
+    /// Recorder's clock against the sender's (ppm).
+    pub clock_ppm: f64,
+    /// Es/N0 per cell measured on the pilot rows (dB).
+    pub esn0_db: f64,
+    pub iterations: usize,
+}
+
+/// The result of demodulating one recording.
+#[derive(Debug, Default)]
+pub struct Demodulated {
+    /// Frames in the order of the recording; decoded ones have a payload.
+    pub frames: Vec<(FrameReport, Option<Vec<u8>>)>,
+}
+
+impl Demodulated {
+    pub fn payloads(&self) -> impl Iterator<Item = (Mode, &[u8])> {
+        self.frames
+            .iter()
+            .filter_map(|(r, p)| p.as_deref().map(|p| (r.mode, p)))
+    }
+}
+
+struct Candidate {
+    mode: Mode,
+    /// Start of the sync symbol's prefix (fractional samples).
+    at: f64,
+    freq: f64,
+}
+
+/// The receiver: audio to packets.
+pub struct Demodulator {
+    fft: Arc<dyn Fft<f32>>,
+    fec: Vec<(Mode, Fec)>,
+    syncs: Vec<(Mode, Vec<Complex32>)>,
+    preamble: Vec<Complex32>,
+    freq_fft: Arc<dyn Fft<f32>>,
+    lowpass: Vec<f32>,
+}
+
+impl Default for Demodulator {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Demodulator {
+    pub fn new() -> Demodulator {
+        let mut planner = FftPlanner::new();
+        let ifft = planner.plan_fft_inverse(N);
+        let fft = planner.plan_fft_forward(N);
+        let syncs = Mode::ALL
+            .iter()
+            .map(|&m| (m, ofdm_symbol(&*ifft, &pilot_row(m, 0))))
+            .collect();
+        let lowpass = crate::channel::dsp::lowpass(40, 1320.0 / FS, 8.0)
+            .into_iter()
+            .map(|v| v as f32)
+            .collect();
+        Demodulator {
+            preamble: preamble_wave(&*ifft),
+            freq_fft: planner.plan_fft_forward(FREQ_FFT),
+            fft,
+            fec: Mode::ALL
+                .iter()
+                .map(|&m| (m, Fec::new(m.spec().code, m.spec().seed)))
+                .collect(),
+            syncs,
+            lowpass,
+        }
+    }
+
+    /// Complex baseband: mixed down by 1500 Hz and low-passed.
+    fn baseband(&self, audio: &[f32]) -> Vec<Complex32> {
+        let osc: Vec<Complex32> = (0..16)
+            .map(|n| Complex32::from_polar(2.0, -(TAU * CENTER_HZ / FS * n as f64) as f32))
+            .collect();
+        let mixed: Vec<Complex32> = audio
+            .iter()
+            .enumerate()
+            .map(|(n, &x)| osc[n % 16] * x)
+            .collect();
+        let h = &self.lowpass;
+        let half = h.len() / 2;
+        let len = mixed.len();
+        let mut out = vec![Complex32::new(0.0, 0.0); len];
+        for (n, o) in out.iter_mut().enumerate() {
+            let mut acc = Complex32::new(0.0, 0.0);
+            if n >= half && n + half < len {
+                let w = &mixed[n - half..=n + half];
+                for (a, &b) in w.iter().zip(h) {
+                    acc += a * b;
+                }
+            } else {
+                for (j, &b) in h.iter().enumerate() {
+                    let i = n as isize + j as isize - half as isize;
+                    if i >= 0 && (i as usize) < len {
+                        acc += mixed[i as usize] * b;
+                    }
+                }
+            }
+            *o = acc;
+        }
+        out
+    }
+
+    /// Schmidl–Cox candidates: (preamble start, frequency offset).
+    fn preambles(bb: &[Complex32]) -> Vec<(usize, f64)> {
+        let w = (PERIODS - 1) * PERIOD;
+        if bb.len() < w + PERIOD + 1 {
+            return Vec::new();
+        }
+        let last = bb.len() - w - PERIOD;
+        let term = |n: usize| {
+            let a = bb[n];
+            let b = bb[n + PERIOD];
+            let p = a.conj() * b;
+            (
+                Complex64::new(p.re.into(), p.im.into()),
+                f64::from(a.norm_sqr()),
+                f64::from(b.norm_sqr()),
+            )
+        };
+        let mut p = Complex64::new(0.0, 0.0);
+        let (mut e0, mut e1) = (0.0f64, 0.0f64);
+        for n in 0..w {
+            let (q, a, b) = term(n);
+            p += q;
+            e0 += a;
+            e1 += b;
+        }
+        let mut metric = Vec::with_capacity(last + 1);
+        let mut phase = Vec::with_capacity(last + 1);
+        for d in 0..=last {
+            if d > 0 {
+                let (q, a, b) = term(d - 1);
+                let (q2, a2, b2) = term(d + w - 1);
+                p += q2 - q;
+                e0 += a2 - a;
+                e1 += b2 - b;
+                if d % 4096 == 0 {
+                    // Re-sum now and then so rounding cannot accumulate.
+                    p = Complex64::new(0.0, 0.0);
+                    e0 = 0.0;
+                    e1 = 0.0;
+                    for n in d..d + w {
+                        let (q, a, b) = term(n);
+                        p += q;
+                        e0 += a;
+                        e1 += b;
+                    }
+                }
+            }
+            let den = e0 * e1;
+            metric.push(if den > 1e-30 {
+                (p.norm_sqr() / den) as f32
+            } else {
+                0.0
+            });
+            phase.push(p.arg() as f32);
+        }
+        // Local maxima above the threshold, at least a preamble apart (a
+        // false peak in front of a real preamble must not hide it).
+        let above: Vec<usize> = (0..metric.len()).filter(|&d| metric[d] > DETECT).collect();
+        let mut out = Vec::new();
+        let mut lo = 0;
+        let mut hi = 0;
+        for (i, &d) in above.iter().enumerate() {
+            while above[lo] + PREAMBLE < d {
+                lo += 1;
+            }
+            while hi + 1 < above.len() && above[hi + 1] <= d + PREAMBLE {
+                hi += 1;
+            }
+            let peak = above[lo..=hi]
+                .iter()
+                .all(|&e| metric[e] < metric[d] || (metric[e] == metric[d] && e >= d));
+            if peak {
+                let f = f64::from(phase[d]) * FS / (TAU * PERIOD as f64);
+                out.push((d, f));
+            }
+            let _ = i;
+        }
+        out
+    }
+
+    /// Fine timing and mode of a candidate by correlation with the syncs.
+    fn sync(&self, bb: &[Complex32], start: usize, freq: f64) -> Option<(Candidate, f64)> {
+        const SEARCH: usize = 200;
+        let expect = start + PREAMBLE;
+        let lo = expect.saturating_sub(SEARCH);
+        let hi = (expect + SEARCH).min(bb.len().saturating_sub(SYM));
+        if hi <= lo {
+            return None;
+        }
+        let seg: Vec<Complex32> = (lo..hi + SYM).map(|n| bb[n] * rot(freq, n)).collect();
+        // Running energy of the segment windows.
+        let mut energy = Vec::with_capacity(hi - lo + 1);
+        let mut e: f64 = seg[..SYM].iter().map(|v| f64::from(v.norm_sqr())).sum();
+        for i in 0..=hi - lo {
+            if i > 0 {
+                e += f64::from(seg[i + SYM - 1].norm_sqr()) - f64::from(seg[i - 1].norm_sqr());
+            }
+            energy.push(e.max(1e-30));
+        }
+        let mut best: Option<(Mode, usize, f64, Vec<f64>)> = None;
+        for (mode, r) in &self.syncs {
+            let er: f64 = r.iter().map(|v| f64::from(v.norm_sqr())).sum();
+            let corr: Vec<f64> = (0..=hi - lo)
+                .map(|i| {
+                    let mut acc = Complex32::new(0.0, 0.0);
+                    for (a, b) in r.iter().zip(&seg[i..i + SYM]) {
+                        acc += a.conj() * b;
+                    }
+                    f64::from(acc.norm_sqr()) / (er * energy[i])
+                })
+                .collect();
+            let (i, &c) = corr
+                .iter()
+                .enumerate()
+                .max_by(|a, b| a.1.total_cmp(b.1))
+                .expect("non-empty");
+            if best.as_ref().is_none_or(|b| c > b.2) {
+                best = Some((*mode, i, c, corr));
+            }
+        }
+        let (mode, i, c, corr) = best?;
+        if c < SYNC_MIN {
+            return None;
+        }
+        let freq = fine_freq(&*self.freq_fft, bb, lo + i, &self.preamble, freq);
+        // Parabolic interpolation on the correlation magnitude.
+        let mut frac = 0.0;
+        if i > 0 && i + 1 < corr.len() {
+            let (a, b, cc) = (corr[i - 1].sqrt(), corr[i].sqrt(), corr[i + 1].sqrt());
+            let den = a - 2.0 * b + cc;
+            if den.abs() > 1e-12 {
+                frac = (0.5 * (a - cc) / den).clamp(-0.5, 0.5);
+            }
+        }
+        Some((
+            Candidate {
+                mode,
+                at: (lo + i) as f64 + frac,
+                freq,
+            },
+            c,
+        ))
+    }
+
+    /// Finds and decodes every frame of a recording (8 kHz mono).
+    pub fn demodulate(&mut self, audio: &[f32]) -> Demodulated {
+        let bb = self.baseband(audio);
+        let mut cands: Vec<Candidate> = Vec::new();
+        for (start, freq) in Self::preambles(&bb) {
+            let first = self.sync(&bb, start, freq);
+            // Once more with the refined frequency (and timing).
+            let again = first.and_then(|(c, q)| {
+                let start = (c.at.round() as usize).saturating_sub(PREAMBLE);
+                match self.sync(&bb, start, c.freq) {
+                    Some((c2, q2)) if q2 >= q => Some((c2, q2)),
+                    _ => Some((c, q)),
+                }
+            });
+            if let Some((c, _)) = again {
+                if cands
+                    .last()
+                    .is_some_and(|l| (l.at - c.at).abs() < SYM as f64)
+                {
+                    continue;
+                }
+                cands.push(c);
+            }
+        }
+        // Clock error from the spacing of consecutive frames.
+        let mut eps: Vec<Option<f64>> = cands
+            .windows(2)
+            .map(|w| {
+                let want = w[0].mode.frame_samples() as f64;
+                let e = (w[1].at - w[0].at) / want - 1.0;
+                (e.abs() < 2e-3).then_some(e)
+            })
+            .collect();
+        eps.push(None);
+        let mut known: Vec<f64> = eps.iter().flatten().copied().collect();
+        known.sort_by(f64::total_cmp);
+        let median = known.get(known.len() / 2).copied().unwrap_or(0.0);
+        let mut out = Demodulated::default();
+        for (c, e) in cands.iter().zip(eps) {
+            let e = e.unwrap_or(median);
+            out.frames.push(self.frame(&bb, c, e));
+        }
+        out
+    }
+
+    fn frame(
+        &mut self,
+        bb: &[Complex32],
+        c: &Candidate,
+        eps: f64,
+    ) -> (FrameReport, Option<Vec<u8>>) {
+        let mode = c.mode;
+        let spec = mode.spec();
+        let layout = mode.layout();
+        let mut report = FrameReport {
+            mode,
+            at_s: c.at / FS,
+            status: FrameStatus::CutOff,
+            freq_offset_hz: c.freq,
+            clock_ppm: eps * 1e6,
+            esn0_db: f64::NAN,
+            iterations: 0,
+        };
+        // Demodulate every symbol.
+        let mut rows: Vec<Vec<Complex32>> = Vec::with_capacity(layout.len());
+        let mut buf = vec![Complex32::new(0.0, 0.0); N];
+        for j in 0..layout.len() {
+            let t = c.at + (j * SYM + CP - BACKOFF) as f64 * (1.0 + eps);
+            if t < 0.0 {
+                return (report, None);
+            }
+            let n0 = t.floor() as usize;
+            if n0 + N > bb.len() {
+                return (report, None);
+            }
+            let frac = t - n0 as f64;
+            for (i, b) in buf.iter_mut().enumerate() {
+                *b = bb[n0 + i] * rot(c.freq, n0 + i);
+            }
+            self.fft.process(&mut buf);
+            let shift = BACKOFF as f64 + frac;
+            rows.push(
+                (0..CARRIERS)
+                    .map(|k| {
+                        let ph = TAU * carrier_k(k) * shift / N as f64;
+                        buf[bin(k)] * Complex32::from_polar(1.0 / N as f32, ph as f32)
+                    })
+                    .collect(),
+            );
+        }
+        // What is left of the frequency offset: the mean phase step between
+        // pilot rows (unambiguous within ±1/(2·spacing) ≈ ±3 Hz), removed
+        // from every symbol.
+        let step = spec.pilot_every + 1;
+        let pilot_js: Vec<(usize, usize)> = layout
+            .iter()
+            .enumerate()
+            .filter_map(|(j, s)| s.map(|r| (j, r)))
+            .collect();
+        let mut acc = Complex64::new(0.0, 0.0);
+        for w in pilot_js.windows(2) {
+            let ((ja, ra), (jb, rb)) = (w[0], w[1]);
+            if jb - ja != step {
+                continue;
+            }
+            let (xa, xb) = (pilot_row(mode, ra), pilot_row(mode, rb));
+            for k in 0..CARRIERS {
+                let v = rows[jb][k] * xb[k].conj() * (rows[ja][k] * xa[k].conj()).conj();
+                acc += Complex64::new(v.re.into(), v.im.into());
+            }
+        }
+        let per_symbol = if acc.norm() > 0.0 {
+            acc.arg() / step as f64
+        } else {
+            0.0
+        };
+        report.freq_offset_hz += per_symbol / TAU * FS / SYM as f64;
+        for (j, row) in rows.iter_mut().enumerate() {
+            let r = Complex32::from_polar(1.0, (-per_symbol * j as f64) as f32);
+            row.iter_mut().for_each(|v| *v *= r);
+        }
+        // Channel at the pilot rows, smoothed over carriers.
+        let w = spec.smooth;
+        let mut pilots: Vec<(usize, Vec<Complex32>)> = Vec::new();
+        let mut resid = 0.0f64;
+        let mut power = 0.0f64;
+        let mut count = 0usize;
+        for (j, sym) in layout.iter().enumerate() {
+            let Some(row) = *sym else { continue };
+            let known = pilot_row(mode, row);
+            let raw: Vec<Complex32> = rows[j]
+                .iter()
+                .zip(&known)
+                .map(|(y, x)| y * x.conj())
+                .collect();
+            let smooth: Vec<Complex32> = (0..CARRIERS)
+                .map(|k| {
+                    let a = k.saturating_sub(w / 2);
+                    let b = (k + w / 2 + 1).min(CARRIERS);
+                    raw[a..b].iter().sum::<Complex32>() / (b - a) as f32
+                })
+                .collect();
+            for k in w / 2..CARRIERS - w / 2 {
+                resid += f64::from((raw[k] - smooth[k]).norm_sqr());
+                power += f64::from(smooth[k].norm_sqr());
+                count += 1;
+            }
+            pilots.push((j, smooth));
+        }
+        let sigma2 = (resid / count as f64 / (1.0 - 1.0 / w as f64)).max(1e-12);
+        let signal = (power / count as f64 - sigma2 / w as f64).max(1e-12);
+        report.esn0_db = 10.0 * (signal / sigma2).log10();
+        if !(report.esn0_db >= spec.min_esn0_db) {
+            report.status = FrameStatus::TooWeak;
+            return (report, None);
+        }
+        let sigma2_eff = sigma2 * (1.0 + 1.0 / w as f64);
+        let scale = (2.0 * std::f64::consts::SQRT_2 / sigma2_eff) as f32;
+        // LLRs of the cells, copies added.
+        let m = N_BITS / 2;
+        let mut llr = vec![0.0f64; N_BITS];
+        let mut d = 0usize;
+        let mut p = 0usize;
+        for (j, sym) in layout.iter().enumerate() {
+            if sym.is_some() {
+                p += 1;
+                continue;
+            }
+            let (ja, ha) = &pilots[p - 1];
+            let (jb, hb) = &pilots[p];
+            let t = (j - ja) as f32 / (jb - ja) as f32;
+            for k in 0..CARRIERS {
+                let cell = d * CARRIERS + k;
+                if cell >= m * spec.repeat {
+                    break;
+                }
+                let h = ha[k] + (hb[k] - ha[k]) * t;
+                let z = h.conj() * rows[j][k] * scale;
+                let i = cell % m;
+                llr[2 * i] += f64::from(z.re);
+                llr[2 * i + 1] += f64::from(z.im);
+            }
+            d += 1;
+        }
+        let fec = &mut self
+            .fec
+            .iter_mut()
+            .find(|(mm, _)| *mm == mode)
+            .expect("every mode has a code")
+            .1;
+        match fec.decode(&llr) {
+            Ok((payload, it)) => {
+                report.status = FrameStatus::Decoded;
+                report.iterations = it;
+                (report, Some(payload))
+            }
+            Err(FecFailure::NoCodeword) => {
+                report.status = FrameStatus::Undecodable;
+                report.iterations = fec::MAX_ITERATIONS;
+                (report, None)
+            }
+            Err(FecFailure::Crc) => {
+                report.status = FrameStatus::BadCrc;
+                (report, None)
+            }
+        }
+    }
+}
+
+/// The frequency offset measured again on the preamble that ends at `sync`
+/// (the start of the sync symbol), now that its timing is known: the
+/// received preamble times the conjugate of the known one is a tone at the
+/// offset (signal times known signal, not noise times noise as in the
+/// autocorrelation), found as the peak of a zero-padded FFT within ±64 Hz
+/// and interpolated between bins.
+fn fine_freq(
+    fft: &dyn Fft<f32>,
+    bb: &[Complex32],
+    sync: usize,
+    known: &[Complex32],
+    coarse: f64,
+) -> f64 {
+    let Some(a) = sync.checked_sub(PREAMBLE) else {
+        return coarse;
+    };
+    let mut buf = vec![Complex32::new(0.0, 0.0); FREQ_FFT];
+    for (i, (r, p)) in bb[a..sync].iter().zip(known).enumerate() {
+        buf[i] = r * p.conj();
+    }
+    fft.process(&mut buf);
+    let hz_per_bin = FS / FREQ_FFT as f64;
+    let span = (64.0 / hz_per_bin).ceil() as i64;
+    let at = |b: i64| buf[b.rem_euclid(FREQ_FFT as i64) as usize].norm();
+    let Some(best) = (-span..=span).max_by(|&x, &y| at(x).total_cmp(&at(y))) else {
+        return coarse;
+    };
+    let (l, c, r) = (
+        f64::from(at(best - 1)),
+        f64::from(at(best)),
+        f64::from(at(best + 1)),
+    );
+    let den = l - 2.0 * c + r;
+    let frac = if den.abs() > 1e-20 {
+        (0.5 * (l - r) / den).clamp(-0.5, 0.5)
+    } else {
+        0.0
+    };
+    let f = (best as f64 + frac) * hz_per_bin;
+    if std::env::var("BARAM_MODEM_DEBUG").is_ok() {
+        eprintln!("fine_freq sync={sync} coarse={coarse:.2} f={f:.2}");
+    }
+    f
+}
+
+/// `e^{-j2π·f·n/FS}`: removes a frequency offset `f` at sample `n`.
+fn rot(f: f64, n: usize) -> Complex32 {
+    let ph = -(TAU * f * n as f64 / FS) % TAU;
+    Complex32::from_polar(1.0, ph as f32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn payloads(mode: Mode, n: usize) -> Vec<Vec<u8>> {
+        (0..n)
+            .map(|i| {
+                let mut pn = Pn::new(i as u64 + 1);
+                (0..mode.payload_len())
+                    .map(|_| pn.next_u64() as u8)
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn clean_round_trip_every_mode() {
+        for mode in Mode::ALL {
+            let ps = payloads(mode, 2);
+            let audio = Modulator::new().modulate(mode, &ps).unwrap();
+            let rms =
+                (audio.iter().map(|v| f64::from(v * v)).sum::<f64>() / audio.len() as f64).sqrt();
+            assert!(rms > 0.1 && rms < 0.25, "{rms}");
+            let got = Demodulator::new().demodulate(&audio);
+            let decoded: Vec<&[u8]> = got.payloads().map(|(_, p)| p).collect();
+            assert_eq!(
+                decoded.len(),
+                2,
+                "{mode}: {:?}",
+                got.frames.iter().map(|f| &f.0).collect::<Vec<_>>()
+            );
+            assert_eq!(decoded[0], &ps[0][..]);
+            assert_eq!(decoded[1], &ps[1][..]);
+        }
+    }
+
+    #[test]
+    fn frame_figures() {
+        for mode in Mode::ALL {
+            let l = mode.layout();
+            assert_eq!(l.len(), mode.symbols());
+            assert_eq!(
+                l.iter().filter(|s| s.is_none()).count(),
+                mode.data_symbols()
+            );
+            assert!(l.last().unwrap().is_some());
+        }
+        assert_eq!(Mode::Normal.payload_len(), 896);
+    }
+}
