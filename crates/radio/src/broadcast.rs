@@ -67,7 +67,7 @@ pub fn encode<N: AsRef<str>, B: AsRef<[u8]>>(
         None => per_round,
         Some(m) => {
             let n = (m * 60.0 / mode.frame_seconds()).floor();
-            if !(n >= 1.0) {
+            if n.is_nan() || n < 1.0 {
                 return Err(BroadcastError::TooShort {
                     minutes: m,
                     mode,

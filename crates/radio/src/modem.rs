@@ -89,6 +89,8 @@ const DETECT: f32 = 0.012;
 const SYNC_MIN: f64 = 0.02;
 /// FFT size of the fine frequency search (0.98 Hz bins).
 const FREQ_FFT: usize = 8192;
+/// Largest sample-clock error looked for (±500 ppm).
+const MAX_CLOCK: f64 = 5e-4;
 
 /// A transmission mode.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
@@ -276,8 +278,8 @@ fn preamble_wave(ifft: &dyn Fft<f32>) -> Vec<Complex32> {
     let mut pn = Pn::new(0x5EED);
     let amp = (CARRIERS as f32 / 19.0).sqrt();
     let mut buf = vec![Complex32::new(0.0, 0.0); N];
-    for k in (-36..=36).step_by(4) {
-        buf[(k as i32).rem_euclid(N as i32) as usize] = qpsk(pn.bit(), pn.bit()) * amp;
+    for k in (-36i32..=36).step_by(4) {
+        buf[k.rem_euclid(N as i32) as usize] = qpsk(pn.bit(), pn.bit()) * amp;
     }
     ifft.process(&mut buf);
     let period = &buf[..PERIOD];
@@ -455,6 +457,8 @@ struct Candidate {
     /// Start of the sync symbol's prefix (fractional samples).
     at: f64,
     freq: f64,
+    /// Normalised sync correlation.
+    quality: f64,
 }
 
 /// The receiver: audio to packets.
@@ -672,6 +676,7 @@ impl Demodulator {
                 mode,
                 at: (lo + i) as f64 + frac,
                 freq,
+                quality: c,
             },
             c,
         ))
@@ -684,11 +689,11 @@ impl Demodulator {
         for (start, freq) in Self::preambles(&bb) {
             let first = self.sync(&bb, start, freq);
             // Once more with the refined frequency (and timing).
-            let again = first.and_then(|(c, q)| {
+            let again = first.map(|(c, q)| {
                 let start = (c.at.round() as usize).saturating_sub(PREAMBLE);
                 match self.sync(&bb, start, c.freq) {
-                    Some((c2, q2)) if q2 >= q => Some((c2, q2)),
-                    _ => Some((c, q)),
+                    Some((c2, q2)) if q2 >= q => (c2, q2),
+                    _ => (c, q),
                 }
             });
             if let Some((c, _)) = again {
@@ -701,23 +706,50 @@ impl Demodulator {
                 cands.push(c);
             }
         }
-        // Clock error from the spacing of consecutive frames.
-        let mut eps: Vec<Option<f64>> = cands
-            .windows(2)
-            .map(|w| {
-                let want = w[0].mode.frame_samples() as f64;
-                let e = (w[1].at - w[0].at) / want - 1.0;
-                (e.abs() < 2e-3).then_some(e)
+        // Clock error from the spacing of frames: each frame's successor is
+        // the best sync one frame length later (false detections may lie in
+        // between); following successors gives chains of frames, and the
+        // longest chain's length against what was sent is the recorder's
+        // clock (one recorder, one clock). The sync peak of one frame may sit
+        // on either path of a two-path channel (±16 samples), so the longest
+        // baseline matters.
+        let next: Vec<Option<usize>> = (0..cands.len())
+            .map(|i| {
+                let want = cands[i].mode.frame_samples() as f64;
+                (i + 1..cands.len())
+                    .take_while(|&j| cands[j].at - cands[i].at < want * (1.0 + MAX_CLOCK))
+                    .filter(|&j| ((cands[j].at - cands[i].at) / want - 1.0).abs() < MAX_CLOCK)
+                    .max_by(|&a, &b| cands[a].quality.total_cmp(&cands[b].quality))
             })
             .collect();
-        eps.push(None);
-        let mut known: Vec<f64> = eps.iter().flatten().copied().collect();
-        known.sort_by(f64::total_cmp);
-        let median = known.get(known.len() / 2).copied().unwrap_or(0.0);
+        let mut is_next = vec![false; cands.len()];
+        for j in next.iter().flatten() {
+            is_next[*j] = true;
+        }
+        // The longest chain: its members' positions against the sample
+        // counts sent, a line fitted without the members more than 24
+        // samples off the median link's line (a false detection near a
+        // weak frame, a peak on the other path).
+        let mut best: Option<Vec<(f64, f64)>> = None;
+        for start in (0..cands.len()).filter(|&i| !is_next[i] && next[i].is_some()) {
+            let (mut i, mut sent) = (start, 0.0);
+            let mut pts = vec![(0.0, cands[start].at)];
+            while let Some(j) = next[i] {
+                sent += cands[i].mode.frame_samples() as f64;
+                pts.push((sent, cands[j].at));
+                i = j;
+            }
+            if best
+                .as_ref()
+                .is_none_or(|b| sent > b.last().map_or(0.0, |p| p.0))
+            {
+                best = Some(pts);
+            }
+        }
+        let median = best.map_or(0.0, |pts| clock_fit(&pts));
         let mut out = Demodulated::default();
-        for (c, e) in cands.iter().zip(eps) {
-            let e = e.unwrap_or(median);
-            out.frames.push(self.frame(&bb, c, e));
+        for c in &cands {
+            out.frames.push(self.frame(&bb, c, median));
         }
         out
     }
@@ -829,7 +861,7 @@ impl Demodulator {
         let sigma2 = (resid / count as f64 / (1.0 - 1.0 / w as f64)).max(1e-12);
         let signal = (power / count as f64 - sigma2 / w as f64).max(1e-12);
         report.esn0_db = 10.0 * (signal / sigma2).log10();
-        if !(report.esn0_db >= spec.min_esn0_db) {
+        if report.esn0_db.is_nan() || report.esn0_db < spec.min_esn0_db {
             report.status = FrameStatus::TooWeak;
             return (report, None);
         }
@@ -929,6 +961,42 @@ fn fine_freq(
         eprintln!("fine_freq sync={sync} coarse={coarse:.2} f={f:.2}");
     }
     f
+}
+
+/// The clock error of a chain of frames: (samples sent, position found).
+fn clock_fit(pts: &[(f64, f64)]) -> f64 {
+    let mut links: Vec<f64> = pts
+        .windows(2)
+        .map(|w| (w[1].1 - w[0].1) / (w[1].0 - w[0].0) - 1.0)
+        .collect();
+    if links.is_empty() {
+        return 0.0;
+    }
+    links.sort_by(f64::total_cmp);
+    let m = links[links.len() / 2];
+    let mut res: Vec<f64> = pts.iter().map(|&(x, y)| y - x * (1.0 + m)).collect();
+    let mut sorted = res.clone();
+    sorted.sort_by(f64::total_cmp);
+    let mid = sorted[sorted.len() / 2];
+    let keep: Vec<(f64, f64)> = pts
+        .iter()
+        .zip(res.iter_mut())
+        .filter(|(_, r)| (**r - mid).abs() <= 24.0)
+        .map(|(p, _)| *p)
+        .collect();
+    if keep.len() < 2 {
+        return m;
+    }
+    let n = keep.len() as f64;
+    let mx = keep.iter().map(|p| p.0).sum::<f64>() / n;
+    let my = keep.iter().map(|p| p.1).sum::<f64>() / n;
+    let sxx: f64 = keep.iter().map(|p| (p.0 - mx).powi(2)).sum();
+    let sxy: f64 = keep.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
+    if sxx <= 0.0 {
+        return m;
+    }
+    let e = sxy / sxx - 1.0;
+    if e.abs() < MAX_CLOCK { e } else { m }
 }
 
 /// `e^{-j2π·f·n/FS}`: removes a frequency offset `f` at sample `n`.

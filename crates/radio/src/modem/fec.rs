@@ -44,7 +44,7 @@ impl Pn {
         (self.next_u64() >> 63) as u8
     }
     pub fn below(&mut self, n: usize) -> usize {
-        ((self.next_u64() >> 32) * n as u64 >> 32) as usize
+        (((self.next_u64() >> 32) * n as u64) >> 32) as usize
     }
 }
 
