@@ -93,7 +93,16 @@ impl Vault {
             "SELECT i.bundle_id, i.status, i.record_blob, i.keyed_hash, c.blob, c.cipher_size
              FROM items i JOIN contents c ON c.keyed_hash = i.keyed_hash WHERE i.id = ?1",
             [&id],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
+            |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                ))
+            },
         )?;
         let record = crate::read_limited(&self.store.path(&rec_blob), crate::MAX_RECORD)
             .ok()

@@ -187,7 +187,11 @@ impl Vault {
             return Err(io_err(out)(e));
         }
         rep.path = Some(out.to_path_buf());
-        tracing::info!(items = rep.items, entries = rep.entry_count, "exported a case");
+        tracing::info!(
+            items = rep.items,
+            entries = rep.entry_count,
+            "exported a case"
+        );
         Ok(rep)
     }
 
@@ -314,7 +318,10 @@ impl Vault {
                 out.push((format!("{kind}.{}", format.extension()), data));
             }
         }
-        if !out.iter().any(|(n, _)| n.starts_with("safe-") || n == "text.txt") {
+        if !out
+            .iter()
+            .any(|(n, _)| n.starts_with("safe-") || n == "text.txt")
+        {
             use crate::process::Status;
             let why = report.reason.as_deref().unwrap_or("no reason recorded");
             let reason = match report.status {
@@ -477,10 +484,83 @@ mod tests {
         let mut n = Needles(Vec::new());
         n.add("혜산 courier", "a courier code");
         n.add("ab", "short");
-        assert_eq!(n.find("x 혜산 courier y".as_bytes()), Some("a courier code"));
+        assert_eq!(
+            n.find("x 혜산 courier y".as_bytes()),
+            Some("a courier code")
+        );
         let nfd: String = "혜산 courier".nfd().collect();
         assert_eq!(n.find(nfd.as_bytes()), Some("a courier code"));
         assert_eq!(n.find(b"ab ab"), None);
+    }
+
+    /// A safe derivative the sanitizer finds something in (here one swapped
+    /// for a PNG with text chunks and a Red Star chain, as a processing bug
+    /// could leave) is refused: the item stays out, reported, fail closed.
+    #[test]
+    fn a_dirty_derivative_refuses_its_item() {
+        use age::secrecy::SecretString;
+        let t = tempfile::tempdir().unwrap();
+        let root = t.path().join("vault");
+        let pass = SecretString::from("p".to_string());
+        let recipient = Vault::keygen(
+            &root,
+            &pass,
+            &crate::KeygenOptions {
+                scrypt_log_n: Some(10),
+            },
+        )
+        .unwrap();
+        let bundle = t.path().join("bundle");
+        let mut it =
+            crate::Intake::open(&bundle, &[crate::parse_recipient(&recipient).unwrap()]).unwrap();
+        let mut ids = Vec::new();
+        for (name, data) in [
+            ("a.png", fixtures::png_plain()),
+            ("b.gif", fixtures::gif_plain()),
+        ] {
+            let p = t.path().join(name);
+            fs::write(&p, data).unwrap();
+            ids.push(
+                it.add_file(&p, &Default::default(), &mut |_| {})
+                    .unwrap()
+                    .id,
+            );
+        }
+        drop(it);
+        let mut v = Vault::open_writer(&root).unwrap();
+        let keys = v.unlock(&pass).unwrap();
+        v.import(&keys, &bundle, &|_, _| {}).unwrap();
+        v.process(&keys, &Default::default(), &|_, _| {}).unwrap();
+        v.case_add(&keys, "c", &ids).unwrap();
+        let clean = v
+            .export_case(&keys, "c", &t.path().join("clean.zip"))
+            .unwrap();
+        assert_eq!((clean.items, clean.left_out.len()), (2, 0));
+        // Swap a's safe image for a dirty one, as processing could by a bug.
+        let dirty = baram_sanitize::redstar::append_trailer(&fixtures::png_with_text(), &["WD-X1"]);
+        let cipher = crate::triage::seal(&keys, &dirty).unwrap();
+        let hash = blake3::hash(&cipher).to_hex().to_string();
+        v.store.put(&hash, &cipher).unwrap();
+        v.conn
+            .execute(
+                "UPDATE derivatives SET blob = ?1 WHERE kind = 'safe-image' AND keyed_hash = (SELECT keyed_hash FROM items WHERE id = ?2)",
+                rusqlite::params![hash, ids[0]],
+            )
+            .unwrap();
+        let out = t.path().join("dirty.zip");
+        let rep = v.export_case(&keys, "c", &out).unwrap();
+        assert_eq!(rep.items, 1);
+        assert_eq!(rep.left_out.len(), 1);
+        assert_eq!(rep.left_out[0].id, ids[0]);
+        assert!(rep.left_out[0].refused);
+        assert!(
+            rep.left_out[0].reason.contains("sanitizer"),
+            "{:?}",
+            rep.left_out[0]
+        );
+        let bytes = fs::read(&out).unwrap();
+        assert!(!bytes.windows(5).any(|w| w == b"WD-X1"));
+        assert_eq!(rep.entry_count, 2, "b's image and the manifest");
     }
 
     #[test]

@@ -92,7 +92,9 @@ pub enum Error {
     Invalid(String),
     #[error("item {0}: no such item in this vault (see `baram vault list`)")]
     NoSuchItem(String),
-    #[error("case {0:?}: no such case (see `baram vault case list`; `baram vault case add` makes one)")]
+    #[error(
+        "case {0:?}: no such case (see `baram vault case list`; `baram vault case add` makes one)"
+    )]
     NoSuchCase(String),
 }
 

@@ -40,7 +40,9 @@ pub const MAX_NOTE: usize = 16 * 1024;
 pub const TRIAGE_VERSION: u32 = 1;
 
 /// Where an item is in the analyst's work.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum TriageStatus {
     #[default]
@@ -198,11 +200,9 @@ impl Vault {
         let id = self.resolve_item(item_id)?;
         let blob: Option<String> = self
             .conn
-            .query_row(
-                "SELECT blob FROM triage WHERE item_id = ?1",
-                [&id],
-                |r| r.get(0),
-            )
+            .query_row("SELECT blob FROM triage WHERE item_id = ?1", [&id], |r| {
+                r.get(0)
+            })
             .optional()?;
         match blob {
             None => Ok(Triage::default()),
@@ -414,11 +414,9 @@ impl Vault {
         let tx = self.conn.transaction()?;
         for (id, hash, cipher) in &blobs {
             let prev: Option<String> = tx
-                .query_row(
-                    "SELECT blob FROM triage WHERE item_id = ?1",
-                    [id],
-                    |r| r.get(0),
-                )
+                .query_row("SELECT blob FROM triage WHERE item_id = ?1", [id], |r| {
+                    r.get(0)
+                })
                 .optional()?;
             tx.execute(
                 "INSERT OR REPLACE INTO triage(item_id, blob, cipher_size) VALUES (?1, ?2, ?3)",
@@ -437,7 +435,8 @@ impl Vault {
             if !self.blob_referenced(b)? {
                 self.store.remove(b).map_err(io_err(&root))?;
             }
-            self.conn.execute("DELETE FROM pending WHERE blob = ?1", [b])?;
+            self.conn
+                .execute("DELETE FROM pending WHERE blob = ?1", [b])?;
         }
         Ok(())
     }
@@ -474,7 +473,8 @@ pub(crate) fn seal(keys: &Keys, plain: &[u8]) -> Result<Vec<u8>, Error> {
 /// Decrypts a small age blob in memory.
 pub(crate) fn unseal(keys: &Keys, cipher: &[u8]) -> Result<Zeroizing<Vec<u8>>, String> {
     use std::io::Read;
-    let dec = age::Decryptor::new_buffered(cipher).map_err(|e| format!("it is not an age file: {e}"))?;
+    let dec =
+        age::Decryptor::new_buffered(cipher).map_err(|e| format!("it is not an age file: {e}"))?;
     let mut r = dec
         .decrypt(std::iter::once(keys.identity() as &dyn age::Identity))
         .map_err(|e| crate::describe_decrypt(e, "triage"))?;
@@ -498,7 +498,13 @@ mod tests {
         assert!(normalize_label("   ", "tag").is_err());
         assert!(normalize_label("a\u{7}b", "tag").is_err());
         assert!(normalize_label(&"x".repeat(MAX_LABEL + 1), "tag").is_err());
-        assert_eq!(normalize_label(&"가".repeat(MAX_LABEL), "tag").unwrap().chars().count(), MAX_LABEL);
+        assert_eq!(
+            normalize_label(&"가".repeat(MAX_LABEL), "tag")
+                .unwrap()
+                .chars()
+                .count(),
+            MAX_LABEL
+        );
     }
 
     #[test]

@@ -194,7 +194,11 @@ fn filters() {
     let mut only = Query::new("");
     only.case = Some("회령".into());
     assert_eq!(
-        ix.search(&only).unwrap().iter().map(|h| h.doc_id).collect::<Vec<_>>(),
+        ix.search(&only)
+            .unwrap()
+            .iter()
+            .map(|h| h.doc_id)
+            .collect::<Vec<_>>(),
         [4]
     );
     assert_eq!(ix.search(&Query::new("  ")), Err(SearchError::EmptyQuery));
