@@ -224,7 +224,7 @@ impl Vault {
             let entries = match self.item_entries(keys, id, &t, needles)? {
                 Ok(e) => e,
                 Err((reason, refused)) => {
-                    tracing::warn!(item = %id, %reason, "left out of the export");
+                    tracing::info!(item = %id, %reason, "left out of the export");
                     rep.left_out.push(LeftOut {
                         id: id.clone(),
                         reason,
