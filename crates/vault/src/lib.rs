@@ -36,6 +36,14 @@
 //! * **Nothing unverified is taken.** Import decrypts every item and checks
 //!   the plaintext's BLAKE3 against its record before it stores anything; an
 //!   item that fails is reported and not taken, the rest go on.
+//! * **Analyst data is secret too.** Triage (status, tags, notes, cases) is
+//!   one encrypted blob per item ([`triage`]); the catalog knows only which
+//!   items have one.
+//! * **An export names no source.** [`export`] writes only safe derivatives,
+//!   extracted text and notes marked for export, each checked again by the
+//!   sanitizer and searched for every record's courier, names, paths, times
+//!   and ids; never an original, a finding, a record or triage data. It is
+//!   the one plaintext baram writes on purpose, for partners.
 
 pub mod bundle;
 mod catalog;

@@ -326,7 +326,7 @@ fn triage_show_search_and_an_export_that_names_no_source() {
         [CASE, "다른 사건"]
     );
     assert_eq!(cases[0].items.len(), members.len());
-    assert_eq!(cases[1].items, [testimony.clone()]);
+    assert_eq!(cases[1].items, [testimony.as_str()]);
     assert!(matches!(
         v.case_items(&keys, "no such case"),
         Err(baram_vault::Error::NoSuchCase(_))
@@ -361,16 +361,16 @@ fn triage_show_search_and_an_export_that_names_no_source() {
     };
     let mut q = Query::new("");
     q.tag = Some(TAG.into());
-    assert_eq!(hit_ids(q), [photo.clone()]);
+    assert_eq!(hit_ids(q), [photo.as_str()]);
     let mut q = Query::new("");
     q.status = Some("verified".into());
-    assert_eq!(hit_ids(q), [photo.clone()]);
+    assert_eq!(hit_ids(q), [photo.as_str()]);
     let mut q = Query::new("");
     q.case = Some("다른 사건".into());
-    assert_eq!(hit_ids(q), [testimony.clone()]);
+    assert_eq!(hit_ids(q), [testimony.as_str()]);
     let mut q = Query::new("평양");
     q.case = Some(CASE.into());
-    assert_eq!(hit_ids(q), [testimony.clone()]);
+    assert_eq!(hit_ids(q), [testimony.as_str()]);
     let mut q = Query::new("");
     q.kind = Some("png".into());
     assert_eq!(
@@ -740,4 +740,81 @@ proptest! {
             prop_assert_eq!(&ba, &fs::read(&zb).unwrap());
         }
     }
+}
+
+#[test]
+fn triage_crash_child() {
+    let Ok(root) = std::env::var("BARAM_TEST_TRIAGE_VAULT") else {
+        return;
+    };
+    let (mut v, keys) = open(Path::new(&root));
+    let ids: Vec<String> = v.list(&keys).unwrap().into_iter().map(|i| i.id).collect();
+    for n in 0.. {
+        v.case_add(&keys, &format!("case {n:05}"), &ids).unwrap();
+        v.tag(&keys, &ids[n % ids.len()], &[format!("t{n}")], false)
+            .unwrap();
+    }
+}
+
+/// kill -9 during triage updates: a `case add` of several items is all or
+/// nothing (every item has the same cases), and the vault checks clean
+/// (replaced blobs and half-written ones are removed by the next writer).
+#[test]
+fn killed_triage_updates_leave_every_case_whole() {
+    let t = tempfile::tempdir().unwrap();
+    let root = t.path().join("vault");
+    new_vault(&root);
+    let files: Vec<(String, Vec<u8>)> = (0..6)
+        .map(|i| (format!("f{i}.txt"), format!("text {i}\n").into_bytes()))
+        .collect();
+    let refs: Vec<(&str, Vec<u8>)> = files.iter().map(|(n, d)| (n.as_str(), d.clone())).collect();
+    bring_in(&root, t.path(), &refs);
+    let exe = std::env::current_exe().unwrap();
+    let mut last = 0;
+    for delay_ms in [100u64, 180, 260, 340, 420, 530, 650, 800, 950, 1100] {
+        let mut child = Command::new(&exe)
+            .args([
+                "--exact",
+                "triage_crash_child",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env("BARAM_TEST_TRIAGE_VAULT", &root)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the child ended by itself"
+        );
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let (mut v, keys) = open(&root);
+        let c = v.check(&keys, false, &|_, _| {}).unwrap();
+        assert!(c.is_clean(), "after a kill at {delay_ms} ms: {c:#?}");
+        let all = v.triage_all(&keys).unwrap();
+        let ids: Vec<String> = v.list(&keys).unwrap().into_iter().map(|i| i.id).collect();
+        let first = all
+            .get(&ids[0])
+            .map(|t| t.cases.clone())
+            .unwrap_or_default();
+        for id in &ids {
+            let cases = all.get(id).map(|t| t.cases.clone()).unwrap_or_default();
+            assert_eq!(
+                cases, first,
+                "after a kill at {delay_ms} ms: a case add was split"
+            );
+        }
+        assert!(first.len() >= last, "cases were lost");
+        last = first.len();
+        // Blobs: the items' content and record, and one triage blob each.
+        let blobs = all_files(&root.join("blobs")).len();
+        assert!(
+            blobs <= 2 * ids.len() + ids.len(),
+            "{blobs} blobs: replaced triage left behind"
+        );
+    }
+    assert!(last > 0, "no case add ever committed");
 }
