@@ -272,7 +272,46 @@ fn demo_vault(dir: &Path, input: &Path, ctx: &Ctx) -> Result<bool> {
     for h in &hits {
         ctx.say(format!("   search 평양: {}", h.snippet));
     }
-    Ok(rep.quarantined == 0 && hits.len() == 1 && redstar > 0)
+    // Triage and export: a case of all three, one note for partners, one not.
+    let ids: Vec<String> = items.iter().map(|it| it.id.clone()).collect();
+    let testimony_id = items
+        .iter()
+        .find(|it| {
+            it.record
+                .as_ref()
+                .is_some_and(|r| r.original_name == "증언.txt")
+        })
+        .map(|it| it.id.clone())
+        .context("the testimony was imported")?;
+    drop(index);
+    let case = "장마당 물가";
+    vault.case_add(&keys, case, &ids)?;
+    let t = &testimony_id;
+    vault.set_status(&keys, t, baram_vault::TriageStatus::Verified)?;
+    vault.tag(&keys, t, &["market".into()], false)?;
+    vault.add_note(&keys, t, "쌀값 두 배: 2차 출처로 확인됨", true)?;
+    vault.add_note(&keys, t, "analyst only: ask the courier again", false)?;
+    let zip = dir.join("vault-export.zip");
+    let ex = vault.export_case(&keys, case, &zip)?;
+    for l in &ex.left_out {
+        ctx.say(format!(
+            "   left out of the export: item {}: {}",
+            &l.id[..8],
+            l.reason
+        ));
+    }
+    ctx.say(format!(
+        "   export of case {case}: {} ({} items, {} entries: safe copies, text, the note for export, manifest.json; no original, finding, courier, time or name)",
+        shown(&zip),
+        ex.items,
+        ex.entry_count
+    ));
+    Ok(rep.quarantined == 0
+        && hits.len() == 1
+        && redstar > 0
+        && ex.path.is_some()
+        && ex.items >= 2
+        && !ex.left_out.iter().any(|l| l.refused))
 }
 
 /// Plans a drop over the sample library (a small medium, to stay quick),

@@ -1,11 +1,13 @@
-//! `baram vault ...`: keygen, intake, import, check, list.
+//! `baram vault ...`: keygen, intake, import, check, list, process, search,
+//! show, triage (status, tag, note, case) and export. Thin: the logic is in
+//! the vault crate.
 
 use crate::output::{Ctx, file_error};
 use age::secrecy::SecretString;
 use anyhow::{Context, Result, bail};
 use baram_vault::{
-    Intake, IntakeOptions, ItemOutcome, KeygenOptions, Vault, collect_files, parse_recipient,
-    read_recipients_file,
+    Intake, IntakeOptions, ItemOutcome, KeygenOptions, Keys, Triage, TriageStatus, Vault,
+    collect_files, parse_recipient, read_recipients_file,
 };
 use clap::{Args, Subcommand};
 use serde::Serialize;
@@ -65,19 +67,100 @@ enum VaultCmd {
     /// Process every imported item not yet processed: findings (kept
     /// encrypted), safe re-encoded images, text; hostile files quarantined.
     Process,
-    /// Search the items' text (Korean by syllable bigrams, English by words).
-    /// The index lives only in memory, rebuilt from the decrypted texts.
-    Search {
-        /// Words (all must match) and "quoted phrases".
-        #[arg(required = true)]
-        query: Vec<String>,
-        /// At most this many hits.
-        #[arg(long, default_value_t = 20)]
-        limit: usize,
-        /// Only items of this type (jpeg, text, pdf, ...).
-        #[arg(long)]
-        kind: Option<String>,
+    /// Search the items' text and names (Korean by syllable bigrams, English
+    /// by words), with filters from the triage. The index lives only in
+    /// memory, rebuilt from the decrypted data.
+    Search(SearchArgs),
+    /// Everything about one item: record, type, size, hashes, triage,
+    /// findings, derivatives, duplicates, text (analyst-only).
+    Show {
+        /// The item's id (or a unique prefix of at least 4 digits).
+        id: String,
     },
+    /// Set an item's triage status.
+    Status {
+        id: String,
+        #[arg(value_parser = ["new", "reviewed", "verified", "published", "rejected"])]
+        status: String,
+    },
+    /// Add tags to an item, or remove them with --remove (kept encrypted).
+    Tag {
+        id: String,
+        #[arg(required = true)]
+        tags: Vec<String>,
+        #[arg(long)]
+        remove: bool,
+    },
+    /// Add a note to an item (kept encrypted). Notes stay out of exports
+    /// unless marked with --export.
+    Note {
+        id: String,
+        text: String,
+        /// Put this note into exports of the item's cases.
+        #[arg(long)]
+        export: bool,
+    },
+    /// Cases: named sets of items (an item can be in several), for export.
+    #[command(subcommand)]
+    Case(CaseCmd),
+    /// Write a case's safe material for partners into one ZIP: safe
+    /// derivatives, extracted text, notes marked for export and a manifest;
+    /// never originals, findings, couriers, times, names or paths.
+    Export {
+        /// The case to export.
+        #[arg(long)]
+        case: String,
+        /// The ZIP to write (replaced atomically if it exists).
+        #[arg(short, long, value_name = "OUT.zip")]
+        output: PathBuf,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum CaseCmd {
+    /// Put items into a case (made if new).
+    Add {
+        name: String,
+        #[arg(required = true, value_name = "ID")]
+        ids: Vec<String>,
+    },
+    /// Take items out of a case.
+    Remove {
+        name: String,
+        #[arg(required = true, value_name = "ID")]
+        ids: Vec<String>,
+    },
+    /// List the cases and their items.
+    List,
+}
+
+#[derive(Args, Debug)]
+struct SearchArgs {
+    /// Words (all must match) and "quoted phrases"; may be left out when a
+    /// filter is given.
+    query: Vec<String>,
+    /// At most this many hits.
+    #[arg(long, default_value_t = 20)]
+    limit: usize,
+    /// Only items of this type (jpg, png, txt, pdf, ...).
+    #[arg(long)]
+    kind: Option<String>,
+    /// Only items with this tag.
+    #[arg(long)]
+    tag: Option<String>,
+    /// Only items with this triage status.
+    #[arg(long, value_parser = ["new", "reviewed", "verified", "published", "rejected"])]
+    status: Option<String>,
+    /// Only items of this case.
+    #[arg(long)]
+    case: Option<String>,
+    /// Only items received on or after this day (YYYY-MM-DD, UTC) or time
+    /// (YYYY-MM-DDTHH:MM:SSZ).
+    #[arg(long, value_name = "DATE")]
+    from: Option<String>,
+    /// Only items received on or before this day or time.
+    #[arg(long, value_name = "DATE")]
+    to: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -110,7 +193,20 @@ pub fn run(a: &VaultArgs, ctx: &Ctx) -> Result<ExitCode> {
         VaultCmd::Check { repair } => check(a, *repair, ctx),
         VaultCmd::List => list(a, ctx),
         VaultCmd::Process => process(a, ctx),
-        VaultCmd::Search { query, limit, kind } => search(a, &query.join(" "), *limit, kind, ctx),
+        VaultCmd::Search(s) => search(a, s, ctx),
+        VaultCmd::Show { id } => show(a, id, ctx),
+        VaultCmd::Status { id, status } => {
+            let st: TriageStatus = status.parse()?;
+            triage_change(a, id, ctx, |v, k, id| v.set_status(k, id, st))
+        }
+        VaultCmd::Tag { id, tags, remove } => {
+            triage_change(a, id, ctx, |v, k, id| v.tag(k, id, tags, *remove))
+        }
+        VaultCmd::Note { id, text, export } => {
+            triage_change(a, id, ctx, |v, k, id| v.add_note(k, id, text, *export))
+        }
+        VaultCmd::Case(c) => case(a, c, ctx),
+        VaultCmd::Export { case, output } => export(a, case, output, ctx),
     }
 }
 
@@ -488,20 +584,49 @@ fn process(a: &VaultArgs, ctx: &Ctx) -> Result<ExitCode> {
     })
 }
 
-fn search(
-    a: &VaultArgs,
-    text: &str,
-    limit: usize,
-    kind: &Option<String>,
-    ctx: &Ctx,
-) -> Result<ExitCode> {
+fn search(a: &VaultArgs, s: &SearchArgs, ctx: &Ctx) -> Result<ExitCode> {
     use baram_vault::search::Query;
+    use baram_vault::triage::normalize_label;
+    let text = s.query.join(" ");
+    let mut q = Query::new(text.as_str());
+    q.limit = s.limit;
+    q.kind = s.kind.clone();
+    q.status = s.status.clone();
+    q.tag = s
+        .tag
+        .as_deref()
+        .map(|t| normalize_label(t, "tag"))
+        .transpose()?;
+    q.case = s
+        .case
+        .as_deref()
+        .map(|c| normalize_label(c, "case name"))
+        .transpose()?;
+    q.date_from = s
+        .from
+        .as_deref()
+        .map(|d| baram_vault::parse_time_bound(d, false))
+        .transpose()
+        .context("--from")?;
+    q.date_to =
+        s.to.as_deref()
+            .map(|d| baram_vault::parse_time_bound(d, true))
+            .transpose()
+            .context("--to")?;
+    let filtered = q.kind.is_some()
+        || q.status.is_some()
+        || q.tag.is_some()
+        || q.case.is_some()
+        || q.date_from.is_some()
+        || q.date_to.is_some();
+    if text.trim().is_empty() && !filtered {
+        bail!(
+            "nothing to search for: give words, or a filter (--tag, --status, --kind, --case, --from, --to)"
+        );
+    }
     let vault = Vault::open(&a.vault)?;
     let keys = vault.unlock(&passphrase(a, false)?)?;
     let (index, items) = vault.search_index(&keys)?;
-    let mut q = Query::new(text);
-    q.limit = limit;
-    q.kind = kind.clone();
     let hits = index
         .search(&q)
         .map_err(|e| anyhow::anyhow!("query {text:?}: {e}"))?;
@@ -534,4 +659,225 @@ fn search(
         index.len()
     ));
     Ok(ExitCode::SUCCESS)
+}
+
+/// Opens the vault for writing, unlocks it, applies one triage change to an
+/// item and reports the item's triage.
+fn triage_change(
+    a: &VaultArgs,
+    id: &str,
+    ctx: &Ctx,
+    f: impl FnOnce(&mut Vault, &Keys, &str) -> std::result::Result<Triage, baram_vault::Error>,
+) -> Result<ExitCode> {
+    let mut vault = Vault::open_writer(&a.vault)?;
+    let keys = vault.unlock(&passphrase(a, false)?)?;
+    let full = vault.resolve_item(id)?;
+    let t = f(&mut vault, &keys, &full)?;
+    #[derive(Serialize)]
+    struct Out<'a> {
+        id: &'a str,
+        #[serde(flatten)]
+        triage: &'a Triage,
+    }
+    ctx.json(&Out {
+        id: &full,
+        triage: &t,
+    });
+    ctx.say(format!("{full}: {}", triage_line(&t)));
+    Ok(ExitCode::SUCCESS)
+}
+
+fn triage_line(t: &Triage) -> String {
+    let list = |s: &std::collections::BTreeSet<String>| {
+        if s.is_empty() {
+            "-".to_string()
+        } else {
+            s.iter().cloned().collect::<Vec<_>>().join(", ")
+        }
+    };
+    let exported = t.notes.iter().filter(|n| n.export).count();
+    format!(
+        "status {}; tags {}; cases {}; {} note(s), {} for export",
+        t.status,
+        list(&t.tags),
+        list(&t.cases),
+        t.notes.len(),
+        exported
+    )
+}
+
+fn case(a: &VaultArgs, c: &CaseCmd, ctx: &Ctx) -> Result<ExitCode> {
+    match c {
+        CaseCmd::Add { name, ids } | CaseCmd::Remove { name, ids } => {
+            let add = matches!(c, CaseCmd::Add { .. });
+            let mut vault = Vault::open_writer(&a.vault)?;
+            let keys = vault.unlock(&passphrase(a, false)?)?;
+            if add {
+                vault.case_add(&keys, name, ids)?;
+            } else {
+                vault.case_remove(&keys, name, ids)?;
+            }
+            let cases = vault.cases(&keys)?;
+            let norm = baram_vault::triage::normalize_label(name, "case name")?;
+            let n = cases
+                .iter()
+                .find(|k| k.name == norm)
+                .map_or(0, |k| k.items.len());
+            ctx.json(&serde_json::json!({ "case": norm, "items": n }));
+            ctx.say(format!("case {norm:?}: {n} item(s)"));
+        }
+        CaseCmd::List => {
+            let vault = Vault::open(&a.vault)?;
+            let keys = vault.unlock(&passphrase(a, false)?)?;
+            let cases = vault.cases(&keys)?;
+            ctx.json(&cases);
+            for k in &cases {
+                ctx.say(format!("{}  ({} item(s))", k.name, k.items.len()));
+                for id in &k.items {
+                    ctx.say(format!("    {id}"));
+                }
+            }
+            ctx.say(format!("{} case(s)", cases.len()));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn show(a: &VaultArgs, id: &str, ctx: &Ctx) -> Result<ExitCode> {
+    let vault = Vault::open(&a.vault)?;
+    let keys = vault.unlock(&passphrase(a, false)?)?;
+    let d = vault.show(&keys, id)?;
+    ctx.json(&d);
+    if ctx.json {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let or = |o: &Option<String>| o.clone().unwrap_or_else(|| "-".into());
+    println!("item        {}", d.id);
+    println!("bundle      {}", d.bundle_id);
+    println!("integrity   {}", d.integrity);
+    match &d.record {
+        Some(r) => {
+            println!("name        {}", r.original_name);
+            println!("path        {}", r.original_path);
+            println!("received    {}", r.received_at);
+            println!("courier     {}", or(&r.courier));
+            println!("intake note {}", or(&r.note));
+        }
+        None => println!("record      unreadable (run `baram vault check`)"),
+    }
+    match (&d.size, &d.content_error) {
+        (Some(n), _) => println!("size        {n} bytes ({} encrypted)", d.cipher_size),
+        (None, Some(e)) => println!("content     unreadable: {e} (run `baram vault check`)"),
+        _ => {}
+    }
+    println!("blake3      {}", or(&d.blake3));
+    println!("sha256      {}", or(&d.sha256));
+    println!("triage      {}", triage_line(&d.triage));
+    for (i, n) in d.triage.notes.iter().enumerate() {
+        println!(
+            "note {:<6} {}{}: {}",
+            i + 1,
+            n.added_at,
+            if n.export { " [for export]" } else { "" },
+            n.text
+        );
+    }
+    match &d.processing {
+        None => println!("processing  not processed yet (run `baram vault process`)"),
+        Some(p) => {
+            println!(
+                "type        {} ({})",
+                or(&p.kind),
+                p.mime.as_deref().unwrap_or("unknown MIME type")
+            );
+            println!(
+                "processing  {}{}",
+                p.status,
+                p.reason
+                    .as_ref()
+                    .map(|r| format!(": {r}"))
+                    .unwrap_or_default()
+            );
+            if let Some(rs) = &p.redstar {
+                println!(
+                    "red star    {} machine(s): {}",
+                    rs.blocks,
+                    rs.serials.join(", ")
+                );
+            }
+            if let Some(i) = &p.image {
+                println!("image       {} x {} (dHash {})", i.width, i.height, i.dhash);
+            }
+            for f in &p.findings {
+                println!(
+                    "finding     {}: {}{}",
+                    f.category,
+                    f.field,
+                    f.value
+                        .as_ref()
+                        .map(|v| format!(" = {v}"))
+                        .unwrap_or_default()
+                );
+            }
+        }
+    }
+    for x in &d.derivatives {
+        println!(
+            "derivative  {} ({} bytes, BLAKE3 {})",
+            x.kind, x.size, x.blake3
+        );
+    }
+    for o in &d.duplicates.same_content {
+        println!("duplicate   {o} (the same bytes)");
+    }
+    for o in &d.duplicates.same_cleaned {
+        println!("duplicate   {o} (the same after cleaning)");
+    }
+    for (o, dist) in &d.duplicates.similar_images {
+        println!("similar     {o} (image {dist}/64 bits apart)");
+    }
+    if let Some(t) = &d.text_excerpt {
+        println!("text");
+        for l in t.lines() {
+            println!("    {l}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn export(a: &VaultArgs, case: &str, output: &Path, ctx: &Ctx) -> Result<ExitCode> {
+    let vault = Vault::open(&a.vault)?;
+    let keys = vault.unlock(&passphrase(a, false)?)?;
+    let rep = vault.export_case(&keys, case, output)?;
+    for l in &rep.left_out {
+        eprintln!(
+            "baram: item {}: {} of the export: {}",
+            l.id,
+            if l.refused { "refused" } else { "left out" },
+            l.reason
+        );
+    }
+    ctx.json(&rep);
+    let Some(path) = &rep.path else {
+        bail!(
+            "case {case:?}: no item of it can be exported ({} left out, see above); nothing was written",
+            rep.left_out.len()
+        );
+    };
+    for (neutral, id) in &rep.map {
+        ctx.say(format!("   {neutral} = item {id}"));
+    }
+    ctx.say(format!(
+        "exported {} item(s), {} entries, {} bytes, to {} ({} left out)",
+        rep.items,
+        rep.entry_count,
+        rep.size,
+        path.display(),
+        rep.left_out.len()
+    ));
+    Ok(if rep.left_out.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }

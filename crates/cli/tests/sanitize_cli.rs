@@ -108,6 +108,11 @@ fn demo_runs() {
             .join("baram-demo/vault-bundle/bundle.json")
             .is_file()
     );
+    // ...and a case exported: a ZIP with the manifest, no courier code.
+    let zip = fs::read(d.path().join("baram-demo/vault-export.zip")).unwrap();
+    assert!(zip.starts_with(b"PK\x03\x04"));
+    assert!(memchr::memmem::find(&zip, b"manifest.json").is_some());
+    assert!(memchr::memmem::find(&zip, b"DEMO-7").is_none());
     // The flight step: an ensemble from the shipped GFS sample, its
     // probabilities summing to 1, and its self-contained report.
     assert_eq!(v["flight_ok"], true);

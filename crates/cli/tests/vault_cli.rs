@@ -628,3 +628,241 @@ fn process_then_search_in_korean() {
     .collect();
     assert!(assert_no_plaintext(&[&env.vault, &env.tmp, &bundle], &secrets) > 0);
 }
+
+/// Triage, show, search filters and export through the binary: the triage
+/// is nowhere in clear, `show` shows the record and findings, search filters
+/// by tag, status, case and date, and two exports made under different time
+/// zones, locales and umasks are byte-identical, mode 0644, and hold none of
+/// the courier, intake note, names, Red Star serials or private notes.
+#[test]
+fn triage_show_search_filters_and_a_reproducible_export() {
+    let d = tempfile::tempdir().unwrap();
+    let env = Env::new(d.path());
+    let recipient = env.keygen();
+    let input = d.path().join("in");
+    fs::create_dir_all(&input).unwrap();
+    let serials = ["WD-CLI-EXPORT-01", "S2R6-CLI-EXPORT-02"];
+    fs::write(
+        input.join("혜산 사진.jpg"),
+        baram_sanitize::redstar::append_trailer(
+            &baram_sanitize::fixtures::jpeg_with_exif(),
+            &serials,
+        ),
+    )
+    .unwrap();
+    fs::write(
+        input.join("소식.txt"),
+        "MARKER-EXPORT-0009 평양에서 온 소식: 시장 가격이 올랐다.\n",
+    )
+    .unwrap();
+    let bundle = d.path().join("bundle");
+    let out = env
+        .intake_cmd(&bundle, &recipient, &input)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        env.run(&["import", bundle.to_str().unwrap()])
+            .status
+            .success()
+    );
+    assert_eq!(env.json(&["process"])["processed"], 2);
+    let list = env.json(&["list"]);
+    let id_of = |name: &str| -> String {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["record"]["original_name"] == name)
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let photo = id_of("혜산 사진.jpg");
+    let news = id_of("소식.txt");
+    let case = "CASE-혜산-초소";
+    let ok = |args: &[&str]| {
+        let o = env.run(args);
+        assert!(
+            o.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    ok(&["status", &photo, "verified"]);
+    ok(&["tag", &photo, "TAG-route-1", "TAG-gone"]);
+    ok(&["tag", &photo, "TAG-gone", "--remove"]);
+    ok(&["note", &photo, "NOTE-FOR-PARTNERS 사진 확인", "--export"]);
+    ok(&["note", &photo[..6], "NOTE-PRIVATE the courier's cousin"]);
+    let t = env.json(&["case", "add", case, &photo, &news]);
+    assert_eq!(t["items"], 2);
+    let cases = env.json(&["case", "list"]);
+    assert_eq!(cases[0]["name"], case);
+    assert_eq!(cases[0]["items"].as_array().unwrap().len(), 2);
+
+    // Search filters (words optional when a filter is given).
+    let hit_ids = |args: &[&str]| -> Vec<String> {
+        let v = env.json(&[&["search"], args].concat());
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(hit_ids(&["--tag", "TAG-route-1"]), [photo.as_str()]);
+    assert_eq!(hit_ids(&["--status", "verified"]), [photo.as_str()]);
+    assert_eq!(hit_ids(&["--status", "new"]), [news.as_str()]);
+    assert_eq!(hit_ids(&["--case", case, "평양"]), [news.as_str()]);
+    assert_eq!(hit_ids(&["--kind", "jpg"]), [photo.as_str()]);
+    assert_eq!(
+        hit_ids(&["--from", "2000-01-01", "--to", "2000-12-31"]).len(),
+        0
+    );
+    assert_eq!(hit_ids(&["--from", "2000-01-01"]).len(), 2);
+
+    // Show.
+    let s = env.json(&["show", &photo]);
+    assert_eq!(s["record"]["courier"], COURIER);
+    assert_eq!(s["record"]["note"], NOTE);
+    assert_eq!(s["processing"]["redstar"]["serials"][1], serials[1]);
+    assert_eq!(s["triage"]["status"], "verified");
+    assert_eq!(s["triage"]["tags"][0], "TAG-route-1");
+    assert_eq!(s["triage"]["cases"][0], case);
+    assert_eq!(s["triage"]["notes"][1]["export"], false);
+    assert_eq!(s["derivatives"][0]["kind"], "safe-image");
+    assert_eq!(s["sha256"].as_str().unwrap().len(), 64);
+    let human = ok(&["show", &news]);
+    assert!(human.contains("MARKER-EXPORT-0009"), "{human}");
+    assert!(human.contains(COURIER), "{human}");
+
+    // The triage is nowhere in clear.
+    let triage_secrets: Vec<Vec<u8>> = [case, "TAG-route-1", "NOTE-FOR-PARTNERS", "NOTE-PRIVATE"]
+        .iter()
+        .map(|s| s.as_bytes().to_vec())
+        .collect();
+    assert!(assert_no_plaintext(&[&env.vault, &env.tmp], &triage_secrets) > 0);
+
+    // Two exports in different time zones, locales and umasks.
+    let outdir = d.path().join("out");
+    fs::create_dir_all(&outdir).unwrap();
+    let export = |name: &str, tz: &str, umask: &str| -> Vec<u8> {
+        let p = outdir.join(name);
+        let mut c = Command::new("sh");
+        c.arg("-c")
+            .arg(format!("umask {umask}; exec \"$@\""))
+            .arg("sh")
+            .arg(env!("CARGO_BIN_EXE_baram"))
+            .args(["vault", "--vault"])
+            .arg(&env.vault)
+            .args(["export", "--case", case, "-o"])
+            .arg(&p)
+            .env_remove("BARAM_VAULT")
+            .env("BARAM_VAULT_PASSPHRASE", PASS)
+            .env("TMPDIR", &env.tmp)
+            .env("TZ", tz)
+            .env("LC_ALL", "C.UTF-8");
+        let o = c.output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let stdout = String::from_utf8_lossy(&o.stdout);
+        assert!(stdout.contains("exported 2 item(s), 4 entries"), "{stdout}");
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+            0o644
+        );
+        fs::read(&p).unwrap()
+    };
+    let a = export("a.zip", "UTC", "022");
+    std::thread::sleep(Duration::from_millis(1100));
+    let b = export("b.zip", "Asia/Pyongyang", "077");
+    assert_eq!(a, b, "two exports of one case differ");
+    let mut names: Vec<String> = fs::read_dir(&outdir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["a.zip", "b.zip"], "no temporary left");
+    // 7z as an independent reader: every entry's CRC checks, and it unpacks.
+    let o = Command::new("7z")
+        .arg("t")
+        .arg(outdir.join("a.zip"))
+        .output()
+        .expect("7z (apt-get install p7zip-full)");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
+    let x = d.path().join("x");
+    let o = Command::new("7z")
+        .arg("x")
+        .arg(format!("-o{}", x.display()))
+        .arg(outdir.join("a.zip"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
+    let mut forbidden: Vec<Vec<u8>> = [
+        COURIER,
+        NOTE,
+        "Hyesan",
+        "혜산 사진.jpg",
+        "소식.txt",
+        "NOTE-PRIVATE",
+        "TAG-route-1",
+        case,
+        "PLANTED-SERIAL-4471",
+        "KimCheolsu",
+        &photo,
+        &news,
+    ]
+    .iter()
+    .map(|s| s.as_bytes().to_vec())
+    .collect();
+    forbidden.extend(serials.iter().map(|s| s.as_bytes().to_vec()));
+    for f in &forbidden {
+        assert!(
+            memchr::memmem::find(&a, f).is_none(),
+            "{}",
+            String::from_utf8_lossy(f)
+        );
+    }
+    {
+        let mut n = 0;
+        for f in all_files(&x) {
+            let bytes = fs::read(&f).unwrap();
+            for s in &forbidden {
+                assert!(
+                    memchr::memmem::find(&bytes, s).is_none(),
+                    "{}: {}",
+                    f.display(),
+                    String::from_utf8_lossy(s)
+                );
+            }
+            n += 1;
+        }
+        assert_eq!(n, 4);
+        assert!(
+            fs::read_to_string(x.join("manifest.json"))
+                .unwrap()
+                .contains("\"sha256\"")
+        );
+    }
+
+    // One-line errors, non-zero.
+    for args in [
+        vec!["show", "ffffffffffffffff"],
+        vec!["export", "--case", "no such case", "-o", "/tmp/never.zip"],
+        vec!["note", &photo, " "],
+        vec!["search"],
+        vec!["search", "--from", "yesterday"],
+        vec!["export", "--case", case, "-o", "/nonexistent-dir/x.zip"],
+    ] {
+        let o = env.run(&args);
+        assert!(!o.status.success(), "{args:?}");
+        let e = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(e.trim_end().lines().count(), 1, "{args:?}: {e}");
+        assert!(e.starts_with("baram: error: "), "{args:?}: {e}");
+    }
+    assert!(!std::path::Path::new("/tmp/never.zip").exists());
+}

@@ -385,6 +385,7 @@ impl Vocab {
                 .collect(),
             status: STATUS[rng.below(STATUS.len())].to_string(),
             kind: KINDS[rng.below(KINDS.len())].to_string(),
+            cases: Vec::new(),
         }
     }
 

@@ -53,6 +53,18 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX derivatives_blob ON derivatives(blob);
     CREATE INDEX derivatives_plain ON derivatives(plain_keyed);
     "#,
+    r#"
+    -- 3: triage (see triage.rs). One row per item the analyst has triaged:
+    -- its status, tags, cases and notes are all in the encrypted blob (JSON,
+    -- padded), never in the catalog, since tags, notes and case names can
+    -- name sources and places.
+    CREATE TABLE triage (
+        item_id     TEXT PRIMARY KEY REFERENCES items(id),
+        blob        TEXT NOT NULL,    -- BLAKE3 of the ciphertext in blobs/
+        cipher_size INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX triage_blob ON triage(blob);
+    "#,
 ];
 
 pub(crate) fn open(path: &Path, create: bool) -> rusqlite::Result<Connection> {

@@ -36,18 +36,30 @@
 //! * **Nothing unverified is taken.** Import decrypts every item and checks
 //!   the plaintext's BLAKE3 against its record before it stores anything; an
 //!   item that fails is reported and not taken, the rest go on.
+//! * **Analyst data is secret too.** Triage (status, tags, notes, cases) is
+//!   one encrypted blob per item ([`triage`]); the catalog knows only which
+//!   items have one.
+//! * **An export names no source.** [`export`] writes only safe derivatives,
+//!   extracted text and notes marked for export, each checked again by the
+//!   sanitizer and searched for every record's courier, names, paths, times
+//!   and ids; never an original, a finding, a record or triage data. It is
+//!   the one plaintext baram writes on purpose, for partners.
 
 pub mod bundle;
 mod catalog;
+pub mod details;
+pub mod export;
 mod fsx;
 pub mod keys;
 pub mod process;
 pub mod sandbox;
 pub mod search;
 mod store;
+pub mod triage;
 
 pub use bundle::{BundleInfo, Intake, IntakeError, IntakeOptions, Record, Taken, collect_files};
 pub use keys::{Keys, fingerprint, parse_recipient, read_recipients_file};
+pub use triage::{Case, Note, Triage, TriageStatus};
 
 use age::secrecy::SecretString;
 use rusqlite::{Connection, OptionalExtension, params};
@@ -86,6 +98,12 @@ pub enum Error {
     Crypto(String),
     #[error("{0}")]
     Invalid(String),
+    #[error("item {0}: no such item in this vault (see `baram vault list`)")]
+    NoSuchItem(String),
+    #[error(
+        "case {0:?}: no such case (see `baram vault case list`; `baram vault case add` makes one)"
+    )]
+    NoSuchCase(String),
 }
 
 pub(crate) fn io_err(path: &Path) -> impl FnOnce(io::Error) -> Error + '_ {
@@ -357,7 +375,7 @@ impl Vault {
         Ok(self
             .conn
             .query_row(
-                "SELECT 1 FROM contents WHERE blob = ?1 UNION ALL SELECT 1 FROM items WHERE record_blob = ?1 UNION ALL SELECT 1 FROM derivatives WHERE blob = ?1 LIMIT 1",
+                "SELECT 1 FROM contents WHERE blob = ?1 UNION ALL SELECT 1 FROM items WHERE record_blob = ?1 UNION ALL SELECT 1 FROM derivatives WHERE blob = ?1 UNION ALL SELECT 1 FROM triage WHERE blob = ?1 LIMIT 1",
                 [blob],
                 |_| Ok(()),
             )
@@ -585,38 +603,45 @@ impl Vault {
         }))
     }
 
-    /// The search index over every processed item's text, built in memory
-    /// from the decrypted texts (nothing is written to disk), with the items
+    /// The search index over every item whose record reads (title: its
+    /// original name; text: its extracted text, if processing made one; date:
+    /// when it was received; tags, status and cases: its triage), built in
+    /// memory from decrypted data (nothing is written to disk), with the items
     /// in import order: a hit's `doc_id` n is `items[n]`.
     pub fn search_index(
         &self,
         keys: &Keys,
     ) -> Result<(search::SearchIndex, Vec<ListedItem>), Error> {
         let items = self.list(keys)?;
+        let mut triage = self.triage_all(keys)?;
         let mut index = search::SearchIndex::new();
         for (n, it) in items.iter().enumerate() {
-            let Some(text) = self.derivative(keys, &it.id, "text")? else {
-                continue;
-            };
+            let Some(rec) = &it.record else { continue };
+            let text = self.derivative(keys, &it.id, "text")?;
             let kind = self
                 .process_report(keys, &it.id)?
                 .and_then(|r| r.kind)
                 .unwrap_or_default();
-            let fields = search::DocFields {
-                title: it
-                    .record
+            let t = triage.remove(&it.id).unwrap_or_default();
+            let mut fields = search::DocFields {
+                title: rec.original_name.clone(),
+                text: text
                     .as_ref()
-                    .map(|r| r.original_name.clone())
+                    .map(|t| String::from_utf8_lossy(t).into_owned())
                     .unwrap_or_default(),
-                text: String::from_utf8_lossy(&text).into_owned(),
-                date: None,
-                tags: Vec::new(),
-                status: it.status.clone(),
+                date: fsx::parse_rfc3339(&rec.received_at),
+                tags: t.tags.into_iter().collect(),
+                status: t.status.as_str().to_string(),
                 kind,
+                cases: t.cases.into_iter().collect(),
             };
-            index
-                .add(n as u64, &fields)
-                .map_err(|e| Error::Invalid(format!("item {}: {e}", it.id)))?;
+            let added = index.add(n as u64, &fields);
+            {
+                use zeroize::Zeroize;
+                fields.text.zeroize();
+                fields.title.zeroize();
+            }
+            added.map_err(|e| Error::Invalid(format!("item {}: {e}", it.id)))?;
         }
         Ok((index, items))
     }
@@ -723,6 +748,24 @@ impl Vault {
                     blob: blob.clone(),
                     kind: k,
                     reason: format!("its {kind} derivative: {reason}"),
+                });
+            }
+        }
+        // Triage blobs (triage.rs): known; a bad one is a problem of its item.
+        let triages: Vec<(String, String)> = self
+            .conn
+            .prepare("SELECT item_id, blob FROM triage ORDER BY item_id")?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        for (id, blob) in &triages {
+            known.insert(blob);
+            if let Err((k, reason)) = self.verify_derivative(keys, blob) {
+                rep.problems.push(ItemProblem {
+                    id: id.clone(),
+                    part: "triage",
+                    blob: blob.clone(),
+                    kind: k,
+                    reason: format!("its triage (status, tags, cases, notes): {reason}"),
                 });
             }
         }
@@ -875,6 +918,22 @@ impl Vault {
 
 /// A blob's check: fine, or ("missing" | "corrupt", why).
 type Verdict = Result<(), (&'static str, String)>;
+
+/// A date or time given on the command line, as Unix seconds: `YYYY-MM-DD`
+/// (the day's first second, or with `end_of_day` its last) or RFC 3339 UTC
+/// `YYYY-MM-DDTHH:MM:SSZ`.
+pub fn parse_time_bound(s: &str, end_of_day: bool) -> Result<i64, Error> {
+    let bad = || {
+        Error::Invalid(format!(
+            "{s:?} is no date: give YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (UTC)"
+        ))
+    };
+    if s.len() == 10 {
+        let day = fsx::parse_rfc3339(&format!("{s}T00:00:00Z")).ok_or_else(bad)?;
+        return Ok(if end_of_day { day + 86_399 } else { day });
+    }
+    fsx::parse_rfc3339(s).ok_or_else(bad)
+}
 
 /// Decrypts the vault's identity with the passphrase.
 pub fn unlock(root: &Path, passphrase: &SecretString) -> Result<Keys, Error> {

@@ -30,7 +30,7 @@
 //! whole: its tokens must be consecutive, so `"평양에서 시장"` matches that
 //! text with any separators between the words, but a one-syllable word inside
 //! a phrase must be a one-syllable word in the document. English matches
-//! whole words only. Filters (date range, tag, status, kind) are exact.
+//! whole words only. Filters (date range, tag, status, kind, case) are exact.
 //!
 //! # Ranking
 //!
@@ -92,6 +92,8 @@ pub struct DocFields {
     pub tags: Vec<String>,
     pub status: String,
     pub kind: String,
+    /// The cases the document belongs to.
+    pub cases: Vec<String>,
 }
 
 /// A search: the query text, filters (all that are set must hold) and the
@@ -110,6 +112,8 @@ pub struct Query {
     pub status: Option<String>,
     /// The document's kind must be this (exact).
     pub kind: Option<String>,
+    /// The document must belong to this case (exact).
+    pub case: Option<String>,
     /// At most this many hits.
     pub limit: usize,
 }
@@ -133,6 +137,7 @@ impl Default for Query {
             tag: None,
             status: None,
             kind: None,
+            case: None,
             limit: 20,
         }
     }
@@ -458,6 +463,7 @@ struct Doc {
     tags: Box<[u32]>,
     status: u32,
     kind: u32,
+    cases: Box<[u32]>,
     /// Tokens in title and text.
     len: u32,
 }
@@ -525,7 +531,11 @@ impl SearchIndex {
             .docs
             .iter()
             .map(|d| {
-                d.title.capacity() + d.text.capacity() + 4 * d.tags.len() + size_of::<Doc>() + 16
+                d.title.capacity()
+                    + d.text.capacity()
+                    + 4 * (d.tags.len() + d.cases.len())
+                    + size_of::<Doc>()
+                    + 16
             })
             .sum();
         p + t + c + d + self.postings.capacity() * size_of::<Postings>()
@@ -620,6 +630,7 @@ impl SearchIndex {
         let tags = fields.tags.iter().map(|t| self.label(t)).collect();
         let status = self.label(&fields.status);
         let kind = self.label(&fields.kind);
+        let cases = fields.cases.iter().map(|c| self.label(c)).collect();
         self.total_len += len as u64;
         self.docs.push(Doc {
             id: doc_id,
@@ -629,6 +640,7 @@ impl SearchIndex {
             tags,
             status,
             kind,
+            cases,
             len,
         });
         self.ids.insert(doc_id, n);
@@ -642,13 +654,15 @@ impl SearchIndex {
             || q.date_to.is_some()
             || q.tag.is_some()
             || q.status.is_some()
-            || q.kind.is_some();
+            || q.kind.is_some()
+            || q.case.is_some();
         if clauses.is_empty() && !filtered {
             return Err(SearchError::EmptyQuery);
         }
         let tag = self.find_label(&q.tag);
         let status = self.find_label(&q.status);
         let kind = self.find_label(&q.kind);
+        let case = self.find_label(&q.case);
         let pass = |n: u32| {
             let d = &self.docs[n as usize];
             if q.date_from.is_some() || q.date_to.is_some() {
@@ -660,6 +674,7 @@ impl SearchIndex {
             tag.is_none_or(|t| d.tags.contains(&t))
                 && status.is_none_or(|s| d.status == s)
                 && kind.is_none_or(|k| d.kind == k)
+                && case.is_none_or(|c| d.cases.contains(&c))
         };
         if q.limit == 0 {
             return Ok(Vec::new());

@@ -12,6 +12,7 @@ fn doc(text: &str) -> DocFields {
         tags: Vec::new(),
         status: "new".into(),
         kind: "text".into(),
+        cases: Vec::new(),
     }
 }
 
@@ -130,6 +131,11 @@ fn filters() {
                 },
                 status: if i < 5 { "new" } else { "reviewed" }.into(),
                 kind: if i % 3 == 0 { "image" } else { "text" }.into(),
+                cases: match i {
+                    0..=3 => vec!["혜산 A".into()],
+                    4 => vec!["혜산 A".into(), "회령".into()],
+                    _ => Vec::new(),
+                },
             },
         )
         .unwrap();
@@ -167,6 +173,16 @@ fn filters() {
         })),
         [6]
     );
+    assert_eq!(run(q(|q| q.case = Some("혜산 A".into()))), [0, 1, 2, 3, 4]);
+    assert_eq!(run(q(|q| q.case = Some("회령".into()))), [4]);
+    assert_eq!(run(q(|q| q.case = Some("혜산".into()))), Vec::<u64>::new());
+    assert_eq!(
+        run(q(|q| {
+            q.case = Some("혜산 A".into());
+            q.tag = Some("market".into());
+        })),
+        [0, 2, 4]
+    );
     // Filters alone, no words: all that pass, by id.
     let mut only = Query::new("");
     only.kind = Some("image".into());
@@ -174,6 +190,16 @@ fn filters() {
     assert_eq!(
         hits.iter().map(|h| h.doc_id).collect::<Vec<_>>(),
         [0, 3, 6, 9]
+    );
+    let mut only = Query::new("");
+    only.case = Some("회령".into());
+    assert_eq!(
+        ix.search(&only)
+            .unwrap()
+            .iter()
+            .map(|h| h.doc_id)
+            .collect::<Vec<_>>(),
+        [4]
     );
     assert_eq!(ix.search(&Query::new("  ")), Err(SearchError::EmptyQuery));
     // Limit.
