@@ -626,7 +626,12 @@ impl Demodulator {
         if hi <= lo {
             return None;
         }
-        let seg: Vec<Complex32> = (lo..hi + SYM).map(|n| bb[n] * rot(freq, n)).collect();
+        // The frequency-corrected recording from the preamble in front of the
+        // earliest lag to the end of the latest sync.
+        let pre_lo = lo.checked_sub(PREAMBLE);
+        let base = pre_lo.unwrap_or(lo);
+        let full: Vec<Complex32> = (base..hi + SYM).map(|n| bb[n] * rot(freq, n)).collect();
+        let seg = &full[lo - base..];
         // Running energy of the segment windows.
         let mut energy = Vec::with_capacity(hi - lo + 1);
         let mut e: f64 = seg[..SYM].iter().map(|v| f64::from(v.norm_sqr())).sum();
@@ -636,31 +641,66 @@ impl Demodulator {
             }
             energy.push(e.max(1e-30));
         }
-        let mut best: Option<(Mode, usize, f64, Vec<f64>)> = None;
-        for (mode, r) in &self.syncs {
-            let er: f64 = r.iter().map(|v| f64::from(v.norm_sqr())).sum();
-            let corr: Vec<f64> = (0..=hi - lo)
-                .map(|i| {
-                    let mut acc = Complex32::new(0.0, 0.0);
-                    for (a, b) in r.iter().zip(&seg[i..i + SYM]) {
-                        acc += a.conj() * b;
-                    }
-                    f64::from(acc.norm_sqr()) / (er * energy[i])
-                })
-                .collect();
-            let (i, &c) = corr
+        // Each mode's sync correlation at every lag.
+        let corrs: Vec<(Mode, Vec<f64>)> = self
+            .syncs
+            .iter()
+            .map(|(mode, r)| {
+                let er: f64 = r.iter().map(|v| f64::from(v.norm_sqr())).sum();
+                let corr = (0..=hi - lo)
+                    .map(|i| {
+                        let mut acc = Complex32::new(0.0, 0.0);
+                        for (a, b) in r.iter().zip(&seg[i..i + SYM]) {
+                            acc += a.conj() * b;
+                        }
+                        f64::from(acc.norm_sqr()) / (er * energy[i])
+                    })
+                    .collect();
+                (*mode, corr)
+            })
+            .collect();
+        // The lag: the sync together with the preamble in front of it (four
+        // 256-sample pieces added without phase, so fading and what is left
+        // of the frequency offset over its 128 ms do not cancel them). A
+        // noise peak of the sync alone, hundreds of samples off in a fade,
+        // has no preamble before it.
+        let e_pre: f64 = self.preamble.iter().map(|v| f64::from(v.norm_sqr())).sum();
+        let score = |i: usize, sync: f64| -> f64 {
+            if pre_lo.is_none() {
+                return sync;
+            }
+            let mut acc_sum = 0.0f64;
+            let mut e_seg = 0.0f64;
+            for chunk in 0..4 {
+                let mut acc = Complex32::new(0.0, 0.0);
+                let w = &full[i + chunk * 256..i + chunk * 256 + 256];
+                for (p, v) in self.preamble[chunk * 256..chunk * 256 + 256].iter().zip(w) {
+                    acc += p.conj() * v;
+                    e_seg += f64::from(v.norm_sqr());
+                }
+                acc_sum += f64::from(acc.norm_sqr());
+            }
+            // Normalised like the sync: a perfect match of each piece gives
+            // a quarter of the energy product per piece.
+            sync + 4.0 * acc_sum / (e_pre * e_seg.max(1e-30))
+        };
+        let mut best: Option<(Mode, usize, f64, f64)> = None;
+        for i in 0..=hi - lo {
+            let (m, c) = corrs
                 .iter()
-                .enumerate()
-                .max_by(|a, b| a.1.total_cmp(b.1))
-                .expect("non-empty");
-            if best.as_ref().is_none_or(|b| c > b.2) {
-                best = Some((*mode, i, c, corr));
+                .map(|(m, c)| (*m, c[i]))
+                .max_by(|a, b| a.1.total_cmp(&b.1))
+                .expect("three modes");
+            if c < SYNC_MIN {
+                continue;
+            }
+            let sc = score(i, c);
+            if best.as_ref().is_none_or(|b| sc > b.3) {
+                best = Some((m, i, c, sc));
             }
         }
-        let (mode, i, c, corr) = best?;
-        if c < SYNC_MIN {
-            return None;
-        }
+        let (mode, i, c, _) = best?;
+        let corr = &corrs.iter().find(|(m, _)| *m == mode).expect("a mode").1;
         let freq = fine_freq(&*self.freq_fft, bb, lo + i, &self.preamble, freq);
         // Parabolic interpolation on the correlation magnitude.
         let mut frac = 0.0;
@@ -754,6 +794,44 @@ impl Demodulator {
         out
     }
 
+    /// The cells of a frame's symbols (sync first), or `None` when the
+    /// recording ends inside the frame.
+    fn symbols(
+        &self,
+        bb: &[Complex32],
+        c: &Candidate,
+        eps: f64,
+        count: usize,
+    ) -> Option<Vec<Vec<Complex32>>> {
+        let mut rows: Vec<Vec<Complex32>> = Vec::with_capacity(count);
+        let mut buf = vec![Complex32::new(0.0, 0.0); N];
+        for j in 0..count {
+            let t = c.at + (j * SYM + CP - BACKOFF) as f64 * (1.0 + eps);
+            if t < 0.0 {
+                return None;
+            }
+            let n0 = t.floor() as usize;
+            if n0 + N > bb.len() {
+                return None;
+            }
+            let frac = t - n0 as f64;
+            for (i, b) in buf.iter_mut().enumerate() {
+                *b = bb[n0 + i] * rot(c.freq, n0 + i);
+            }
+            self.fft.process(&mut buf);
+            let shift = BACKOFF as f64 + frac;
+            rows.push(
+                (0..CARRIERS)
+                    .map(|k| {
+                        let ph = TAU * carrier_k(k) * shift / N as f64;
+                        buf[bin(k)] * Complex32::from_polar(1.0 / N as f32, ph as f32)
+                    })
+                    .collect(),
+            );
+        }
+        Some(rows)
+    }
+
     fn frame(
         &mut self,
         bb: &[Complex32],
@@ -772,32 +850,22 @@ impl Demodulator {
             esn0_db: f64::NAN,
             iterations: 0,
         };
-        // Demodulate every symbol.
-        let mut rows: Vec<Vec<Complex32>> = Vec::with_capacity(layout.len());
-        let mut buf = vec![Complex32::new(0.0, 0.0); N];
-        for j in 0..layout.len() {
-            let t = c.at + (j * SYM + CP - BACKOFF) as f64 * (1.0 + eps);
-            if t < 0.0 {
-                return (report, None);
+        // Demodulate every symbol; then measure the timing drift left over
+        // on the pilot rows (the slope of their delay against time) and, if
+        // it moves the windows by more than a sample over the frame, again
+        // with the corrected clock.
+        let Some(mut rows) = self.symbols(bb, c, eps, layout.len()) else {
+            return (report, None);
+        };
+        let drift = delay_drift(&rows, &layout, mode);
+        let mut eps = eps;
+        if (drift * layout.len() as f64).abs() > 1.0 {
+            eps += drift / SYM as f64;
+            match self.symbols(bb, c, eps, layout.len()) {
+                Some(r) => rows = r,
+                None => return (report, None),
             }
-            let n0 = t.floor() as usize;
-            if n0 + N > bb.len() {
-                return (report, None);
-            }
-            let frac = t - n0 as f64;
-            for (i, b) in buf.iter_mut().enumerate() {
-                *b = bb[n0 + i] * rot(c.freq, n0 + i);
-            }
-            self.fft.process(&mut buf);
-            let shift = BACKOFF as f64 + frac;
-            rows.push(
-                (0..CARRIERS)
-                    .map(|k| {
-                        let ph = TAU * carrier_k(k) * shift / N as f64;
-                        buf[bin(k)] * Complex32::from_polar(1.0 / N as f32, ph as f32)
-                    })
-                    .collect(),
-            );
+            report.clock_ppm = eps * 1e6;
         }
         // What is left of the frequency offset: the mean phase step between
         // pilot rows (unambiguous within ±1/(2·spacing) ≈ ±3 Hz), removed
@@ -961,6 +1029,37 @@ fn fine_freq(
         eprintln!("fine_freq sync={sync} coarse={coarse:.2} f={f:.2}");
     }
     f
+}
+
+/// The slope (samples per symbol) of the delay measured on each pilot row:
+/// a delay of τ samples turns the channel by `e^{-j2πkτ/N}` across carriers,
+/// so the phase step between neighbouring carriers gives τ; a weighted line
+/// through (symbol, τ) gives how fast the windows slide off the signal.
+fn delay_drift(rows: &[Vec<Complex32>], layout: &[Option<usize>], mode: Mode) -> f64 {
+    let mut pts: Vec<(f64, f64, f64)> = Vec::new();
+    for (j, sym) in layout.iter().enumerate() {
+        let Some(r) = *sym else { continue };
+        let known = pilot_row(mode, r);
+        let h: Vec<Complex32> = rows[j]
+            .iter()
+            .zip(&known)
+            .map(|(y, x)| y * x.conj())
+            .collect();
+        let acc: Complex32 = h.windows(2).map(|w| w[1] * w[0].conj()).sum();
+        if acc.norm() > 0.0 {
+            let tau = -f64::from(acc.arg()) * N as f64 / TAU;
+            pts.push((j as f64, tau, f64::from(acc.norm())));
+        }
+    }
+    let w: f64 = pts.iter().map(|p| p.2).sum();
+    if pts.len() < 3 || w <= 0.0 {
+        return 0.0;
+    }
+    let mx = pts.iter().map(|p| p.0 * p.2).sum::<f64>() / w;
+    let my = pts.iter().map(|p| p.1 * p.2).sum::<f64>() / w;
+    let sxx: f64 = pts.iter().map(|p| p.2 * (p.0 - mx).powi(2)).sum();
+    let sxy: f64 = pts.iter().map(|p| p.2 * (p.0 - mx) * (p.1 - my)).sum();
+    if sxx > 0.0 { sxy / sxx } else { 0.0 }
 }
 
 /// The clock error of a chain of frames: (samples sent, position found).
