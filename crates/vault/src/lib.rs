@@ -41,10 +41,13 @@ pub mod bundle;
 mod catalog;
 mod fsx;
 pub mod keys;
+pub mod ocr;
 pub mod process;
+pub mod render;
 pub mod sandbox;
 pub mod search;
 mod store;
+pub mod video;
 
 pub use bundle::{BundleInfo, Intake, IntakeError, IntakeOptions, Record, Taken, collect_files};
 pub use keys::{Keys, fingerprint, parse_recipient, read_recipients_file};
