@@ -485,14 +485,10 @@ fn process(a: &VaultArgs, p: &ProcessArgs, ctx: &Ctx) -> Result<ExitCode> {
     opts.docs.time = std::time::Duration::from_secs(p.doc_timeout.max(1));
     opts.docs.max_pages = p.max_pages.max(1);
     let pb = ctx.progress(0, "processing");
-    let rep = vault.process(
-        &keys,
-        &opts,
-        &|done, total| {
-            pb.set_length(total);
-            pb.set_position(done);
-        },
-    );
+    let rep = vault.process(&keys, &opts, &|done, total| {
+        pb.set_length(total);
+        pb.set_position(done);
+    });
     pb.finish_and_clear();
     let rep = rep?;
     for i in &rep.items {

@@ -87,8 +87,36 @@ pub fn page_text(txt: Option<&[u8]>, tsv: Option<&[u8]>) -> Result<PageText, Str
     let text = String::from_utf8_lossy(txt).trim_end().to_string();
     Ok(PageText {
         text,
-        words: parse_tsv(&String::from_utf8_lossy(tsv)),
+        words: merge_overlaps(parse_tsv(&String::from_utf8_lossy(tsv))),
     })
+}
+
+/// Joins words of one line whose boxes overlap. tesseract's TSV splits some
+/// Hangul words into syllables whose boxes overlap (배 spanning 배급소, then
+/// 급 and 소) where its text output has the whole word; laid out as they
+/// are, a text layer would read 배 / 급소 on different lines.
+pub fn merge_overlaps(words: Vec<Word>) -> Vec<Word> {
+    let mut out: Vec<Word> = Vec::with_capacity(words.len());
+    for w in words {
+        if let Some(p) = out.last_mut()
+            && p.line == w.line
+            && w.left < p.left + p.width - 1.0
+            && w.left >= p.left
+        {
+            let right = (p.left + p.width).max(w.left + w.width);
+            let bottom = (p.top + p.height).max(w.top + w.height);
+            p.top = p.top.min(w.top);
+            p.width = right - p.left;
+            p.height = bottom - p.top;
+            let n = p.text.chars().count() as f32;
+            let m = w.text.chars().count() as f32;
+            p.conf = (p.conf * n + w.conf * m) / (n + m);
+            p.text.push_str(&w.text);
+            continue;
+        }
+        out.push(w);
+    }
+    out
 }
 
 /// The words (level 5 rows with text) of tesseract's TSV output. Rows that
@@ -178,7 +206,10 @@ pub fn par_map<T: Sync, R: Send>(
             }
         }
     });
-    results.into_iter().map(|r| r.expect("every item")).collect()
+    results
+        .into_iter()
+        .map(|r| r.expect("every item"))
+        .collect()
 }
 
 #[cfg(test)]
@@ -200,13 +231,40 @@ garbage\n";
         let w = parse_tsv(tsv);
         assert_eq!(w.len(), 2, "{w:?}");
         assert_eq!(w[0].text, "평양");
-        assert_eq!((w[0].left, w[0].top, w[0].width, w[0].height), (118.0, 62.0, 80.0, 35.0));
+        assert_eq!(
+            (w[0].left, w[0].top, w[0].width, w[0].height),
+            (118.0, 62.0, 80.0, 35.0)
+        );
         assert_eq!(w[1].line, (1, 1, 1));
         let p = PageText {
             text: String::new(),
             words: w,
         };
         assert!((p.mean_conf() - 93.75).abs() < 1e-3);
+    }
+
+    #[test]
+    fn overlapping_syllables_become_one_word() {
+        let w = |t: &str, x: f32, wd: f32, line: u32| Word {
+            text: t.into(),
+            left: x,
+            top: 50.0,
+            width: wd,
+            height: 30.0,
+            conf: 90.0,
+            line: (1, 1, line),
+        };
+        let m = merge_overlaps(vec![
+            w("시내", 134.0, 30.0, 1),
+            w("배", 172.0, 47.0, 1),
+            w("급", 191.0, 14.0, 1),
+            w("소", 206.0, 12.0, 1),
+            w("앞에", 226.0, 30.0, 1),
+            w("다음", 230.0, 30.0, 2),
+        ]);
+        let t: Vec<&str> = m.iter().map(|w| w.text.as_str()).collect();
+        assert_eq!(t, ["시내", "배급소", "앞에", "다음"]);
+        assert_eq!((m[1].left, m[1].width), (172.0, 47.0));
     }
 
     #[test]

@@ -328,7 +328,8 @@ impl Vault {
                 });
                 continue;
             }
-            let (report, derivs, deferred) = if cipher_size as u64 > opts.max_in_memory + (1 << 20) {
+            let (report, derivs, deferred) = if cipher_size as u64 > opts.max_in_memory + (1 << 20)
+            {
                 (
                     Report::new(
                         Status::Unhandled,
@@ -725,7 +726,8 @@ fn analyse(
     let is_document = matches!(
         format,
         Some(F::Pdf | F::Docx | F::Xlsx | F::Pptx | F::Odt | F::Ods | F::Odp)
-    ) || (format.is_none() && matches!(rep.kind.as_deref(), Some("ole" | "hwp3")));
+    ) || (format.is_none()
+        && matches!(rep.kind.as_deref(), Some("ole" | "hwp3")));
     let is_video = matches!(format, Some(F::Mp4 | F::Avi | F::Mkv));
     let ocr_image = is_image
         && opts.ocr_images
@@ -810,7 +812,8 @@ fn analyse(
                         });
                         if kept {
                             rep.derivatives.push("text".into());
-                            derivs.push(("text".into(), Zeroizing::new(t.text.clone().into_bytes())));
+                            derivs
+                                .push(("text".into(), Zeroizing::new(t.text.clone().into_bytes())));
                         }
                     }
                     Err(e) => {
@@ -905,7 +908,11 @@ fn safe_video(
     match baram_sanitize::clean(&safe, sopts) {
         Ok(again) if again.report.is_clean() && again.data[..] == safe[..] => {}
         Ok(_) => return Err("the remuxed video is not clean on a second check; not kept".into()),
-        Err(e) => return Err(format!("the remuxed video does not pass the sanitizer: {e}")),
+        Err(e) => {
+            return Err(format!(
+                "the remuxed video does not pass the sanitizer: {e}"
+            ));
+        }
     }
     let (container, _, _) = crate::video::container(format, cleaned).expect("a video");
     let mut facts = VideoFacts {

@@ -163,7 +163,10 @@ pub fn render_document(
     let (pdf, converted_with) = if kind == "pdf" {
         (Zeroizing::new(data.to_vec()), None)
     } else {
-        (convert_to_pdf(sb, data, kind, &clock, o)?, Some("libreoffice".to_string()))
+        (
+            convert_to_pdf(sb, data, kind, &clock, o)?,
+            Some("libreoffice".to_string()),
+        )
     };
     let mut r = render_pdf(sb, &pdf, &clock, o)?;
     r.facts.converted_with = converted_with;
@@ -207,12 +210,7 @@ struct LayerPage {
     words: Vec<Word>,
 }
 
-fn render_pdf(
-    sb: &Sandbox,
-    pdf: &[u8],
-    clock: &Clock,
-    o: &DocOptions,
-) -> Result<Rendered, String> {
+fn render_pdf(sb: &Sandbox, pdf: &[u8], clock: &Clock, o: &DocOptions) -> Result<Rendered, String> {
     // Step 2: page count, text layer and its boxes.
     let script = format!(
         "pdfinfo in.pdf > info.txt || exit 3; pdftotext -enc UTF-8 -l {n} in.pdf t.txt || exit 4; pdftotext -bbox -enc UTF-8 -l {n} in.pdf t.html || exit 5",
@@ -236,10 +234,12 @@ fn render_pdf(
     }
     let mut files = r.files.into_iter();
     let info = String::from_utf8_lossy(&files.next().flatten().unwrap_or_default()).into_owned();
-    let layer_text =
-        Zeroizing::new(String::from_utf8_lossy(&files.next().flatten().unwrap_or_default()).into_owned());
-    let bbox =
-        Zeroizing::new(String::from_utf8_lossy(&files.next().flatten().unwrap_or_default()).into_owned());
+    let layer_text = Zeroizing::new(
+        String::from_utf8_lossy(&files.next().flatten().unwrap_or_default()).into_owned(),
+    );
+    let bbox = Zeroizing::new(
+        String::from_utf8_lossy(&files.next().flatten().unwrap_or_default()).into_owned(),
+    );
     let pages: u32 = info
         .lines()
         .find_map(|l| l.strip_prefix("Pages:"))
@@ -263,7 +263,10 @@ fn render_pdf(
             let lp = layer_pages.get(no as usize - 1);
             let (w, h) = lp.map_or((612.0, 792.0), |p| (p.width, p.height));
             let long = w.max(h).max(1.0);
-            let dpi = (o.dpi as f32).min(o.max_side as f32 * 72.0 / long).floor().max(1.0) as u32;
+            let dpi = (o.dpi as f32)
+                .min(o.max_side as f32 * 72.0 / long)
+                .floor()
+                .max(1.0) as u32;
             let letters = layer_texts
                 .get(no as usize - 1)
                 .map_or(0, |t| t.chars().filter(|c| c.is_alphanumeric()).count());
@@ -294,16 +297,25 @@ fn render_pdf(
             return Err(format!(
                 "page {}: {} failed: {}",
                 pj.no,
-                if r.status.code() == Some(4) { "tesseract" } else { "pdftoppm" },
+                if r.status.code() == Some(4) {
+                    "tesseract"
+                } else {
+                    "pdftoppm"
+                },
                 ocr::last_line(&r.stderr)
             ));
         }
         let mut f = r.files.into_iter();
-        let png = Zeroizing::new(f.next().flatten().ok_or_else(|| {
-            format!("page {}: pdftoppm wrote no image", pj.no)
-        })?);
+        let png = Zeroizing::new(
+            f.next()
+                .flatten()
+                .ok_or_else(|| format!("page {}: pdftoppm wrote no image", pj.no))?,
+        );
         let text = if pj.ocr {
-            Some(ocr::page_text(f.next().flatten().as_deref(), f.next().flatten().as_deref())?)
+            Some(ocr::page_text(
+                f.next().flatten().as_deref(),
+                f.next().flatten().as_deref(),
+            )?)
         } else {
             None
         };
@@ -338,11 +350,22 @@ fn render_pdf(
             }
             None => {
                 layer_n += 1;
-                let lp = layer_pages.get(pj.no as usize - 1).cloned().unwrap_or_default();
+                let lp = layer_pages
+                    .get(pj.no as usize - 1)
+                    .cloned()
+                    .unwrap_or_default();
                 // pdftotext's points, scaled to the image's page size.
                 let (sx, sy) = (
-                    if lp.width > 0.0 { width_pt / lp.width } else { 1.0 },
-                    if lp.height > 0.0 { height_pt / lp.height } else { 1.0 },
+                    if lp.width > 0.0 {
+                        width_pt / lp.width
+                    } else {
+                        1.0
+                    },
+                    if lp.height > 0.0 {
+                        height_pt / lp.height
+                    } else {
+                        1.0
+                    },
                 );
                 let words = lp
                     .words
@@ -356,7 +379,12 @@ fn render_pdf(
                     })
                     .collect();
                 (
-                    layer_texts.get(pj.no as usize - 1).copied().unwrap_or("").trim_end().to_string(),
+                    layer_texts
+                        .get(pj.no as usize - 1)
+                        .copied()
+                        .unwrap_or("")
+                        .trim_end()
+                        .to_string(),
                     words,
                 )
             }
@@ -382,7 +410,10 @@ fn render_pdf(
         Ok(c) => {
             return Err(format!(
                 "internal: the rebuilt PDF carries {} according to the sanitizer; not kept (please report it)",
-                c.report.findings.first().map_or("a watermark".into(), |f| f.field.clone())
+                c.report
+                    .findings
+                    .first()
+                    .map_or("a watermark".into(), |f| f.field.clone())
             ));
         }
         Err(e) => {
@@ -420,7 +451,9 @@ fn decode_page(png: &[u8], max_side: u32) -> Result<(u32, u32, u8, Zeroizing<Vec
     lim.max_image_height = Some(max_side + 16);
     lim.max_alloc = Some(1 << 30);
     r.limits(lim);
-    let img = r.decode().map_err(|e| format!("the page image does not decode: {e}"))?;
+    let img = r
+        .decode()
+        .map_err(|e| format!("the page image does not decode: {e}"))?;
     let rgb = Zeroizing::new(img.to_rgb8().into_raw());
     drop(Zeroizing::new(img.into_bytes()));
     let (w, h) = {
@@ -473,7 +506,9 @@ fn parse_bbox(html: &str) -> Vec<LayerPage> {
             body = &body[k..];
             let Some(te) = body.find('>') else { break };
             let wtag = &body[..te];
-            let Some(ce) = body[te..].find("</word>") else { break };
+            let Some(ce) = body[te..].find("</word>") else {
+                break;
+            };
             let text = unescape(&body[te + 1..te + ce]);
             if let (Some(x0), Some(y0), Some(x1), Some(y1)) = (
                 attr(wtag, "xMin"),
@@ -603,24 +638,29 @@ pub fn build_pdf(pages: &[PageImage]) -> Vec<u8> {
         if !p.words.is_empty() {
             c.begin_text()
                 .set_text_rendering_mode(TextRenderingMode::Invisible);
-            for w in &p.words {
-                let units: Vec<u16> = w
-                    .text
-                    .chars()
-                    .filter(|ch| (*ch as u32) < 0x10000 && !ch.is_control())
-                    .map(|ch| ch as u16)
-                    .collect();
-                if units.is_empty() || w.height <= 0.0 {
-                    continue;
+            for line in lines(&p.words) {
+                // One size and baseline per line, so text extraction sees
+                // one line of words (as tesseract's own PDF renderer does).
+                let size = line.iter().map(|w| w.height).fold(1.0f32, f32::max);
+                let bottom = line.iter().map(|w| w.top + w.height).fold(0.0f32, f32::max);
+                for w in line {
+                    let units: Vec<u16> = w
+                        .text
+                        .chars()
+                        .filter(|ch| (*ch as u32) < 0x10000 && !ch.is_control())
+                        .map(|ch| ch as u16)
+                        .collect();
+                    if units.is_empty() {
+                        continue;
+                    }
+                    let natural = units.len() as f32 * 0.5 * size;
+                    let scale = (100.0 * w.width / natural).clamp(1.0, 10_000.0);
+                    let bytes: Vec<u8> = units.iter().flat_map(|u| u.to_be_bytes()).collect();
+                    c.set_font(Name(b"F0"), size)
+                        .set_horizontal_scaling(scale)
+                        .set_text_matrix([1.0, 0.0, 0.0, 1.0, w.left, p.height_pt - bottom])
+                        .show(Str(&bytes));
                 }
-                let size = w.height.max(1.0);
-                let natural = units.len() as f32 * 0.5 * size;
-                let scale = (100.0 * w.width / natural).clamp(1.0, 10_000.0);
-                let bytes: Vec<u8> = units.iter().flat_map(|u| u.to_be_bytes()).collect();
-                c.set_font(Name(b"F0"), size)
-                    .set_horizontal_scaling(scale)
-                    .set_text_matrix([1.0, 0.0, 0.0, 1.0, w.left, p.height_pt - (w.top + w.height)])
-                    .show(Str(&bytes));
             }
             c.end_text();
         }
@@ -629,9 +669,54 @@ pub fn build_pdf(pages: &[PageImage]) -> Vec<u8> {
     pdf.finish()
 }
 
+/// Words in reading order, grouped into lines: a word starts a new line
+/// when it is left of the previous one or its vertical centre is outside the
+/// line's box.
+fn lines(words: &[Word]) -> Vec<Vec<&Word>> {
+    let mut out: Vec<Vec<&Word>> = Vec::new();
+    for w in words.iter().filter(|w| w.height > 0.0 && w.width > 0.0) {
+        let centre = w.top + w.height / 2.0;
+        let same = out
+            .last()
+            .and_then(|l| l.last().map(|p| (l, p)))
+            .is_some_and(|(l, prev)| {
+                let top = l.iter().map(|x| x.top).fold(f32::MAX, f32::min);
+                let bottom = l.iter().map(|x| x.top + x.height).fold(0.0f32, f32::max);
+                w.left >= prev.left && centre > top && centre < bottom
+            });
+        if same {
+            out.last_mut().expect("a line").push(w);
+        } else {
+            out.push(vec![w]);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn words_grouped_into_lines() {
+        let w = |x: f32, y: f32, h: f32| Word {
+            text: "x".into(),
+            left: x,
+            top: y,
+            width: 5.0,
+            height: h,
+            conf: 90.0,
+            line: (0, 0, 0),
+        };
+        let words = [
+            w(0.0, 10.0, 10.0),
+            w(10.0, 12.0, 6.0),
+            w(20.0, 30.0, 10.0),
+            w(5.0, 31.0, 10.0),
+        ];
+        let l = lines(&words);
+        assert_eq!(l.iter().map(|l| l.len()).collect::<Vec<_>>(), vec![2, 1, 1]);
+    }
 
     #[test]
     fn bbox_pages_and_words() {
@@ -677,7 +762,13 @@ mod tests {
         assert!(pdf.starts_with(b"%PDF-"));
         let c = baram_sanitize::clean(&pdf, &Default::default()).unwrap();
         assert!(c.report.is_clean(), "{:?}", c.report.findings);
-        for bad in [&b"/Info"[..], b"/ID", b"/Producer", b"/CreationDate", b"/Metadata"] {
+        for bad in [
+            &b"/Info"[..],
+            b"/ID",
+            b"/Producer",
+            b"/CreationDate",
+            b"/Metadata",
+        ] {
             assert!(!pdf.windows(bad.len()).any(|w| w == bad));
         }
         assert!(input_name("docx") == "in.docx" && input_name("../x") == "in.bin");

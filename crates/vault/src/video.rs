@@ -25,7 +25,10 @@ pub struct VideoFacts {
 }
 
 /// (input file name, ffmpeg muxer, output file name) for a video format.
-pub fn container(format: Format, data: &[u8]) -> Option<(&'static str, &'static str, &'static str)> {
+pub fn container(
+    format: Format,
+    data: &[u8],
+) -> Option<(&'static str, &'static str, &'static str)> {
     match format {
         Format::Mp4 => Some(("in.mp4", "mp4", "out.mp4")),
         Format::Avi => Some(("in.avi", "avi", "out.avi")),
@@ -50,21 +53,57 @@ fn ffmpeg_err(step: &str, e: SandboxError) -> String {
 
 /// Remuxes the video's streams into a new file of the same container,
 /// without metadata or chapters.
-pub fn remux(sb: &Sandbox, data: &[u8], format: Format, limits: &Limits) -> Result<Vec<u8>, String> {
+pub fn remux(
+    sb: &Sandbox,
+    data: &[u8],
+    format: Format,
+    limits: &Limits,
+) -> Result<Vec<u8>, String> {
     let (inp, muxer, out) =
         container(format, data).ok_or_else(|| format!("{} is not a video", format.name()))?;
     let args = [
-        "-nostdin", "-v", "error", "-threads", "1", "-fflags", "+bitexact", "-i", inp, "-map",
-        "0:v", "-map", "0:a?", "-map_metadata", "-1", "-map_chapters", "-1", "-sn", "-dn",
-        "-c", "copy", "-flags:v", "+bitexact", "-flags:a", "+bitexact", "-fflags",
-        "+bitexact", "-threads", "1", "-f", muxer, out,
+        "-nostdin",
+        "-v",
+        "error",
+        "-threads",
+        "1",
+        "-fflags",
+        "+bitexact",
+        "-i",
+        inp,
+        "-map",
+        "0:v",
+        "-map",
+        "0:a?",
+        "-map_metadata",
+        "-1",
+        "-map_chapters",
+        "-1",
+        "-sn",
+        "-dn",
+        "-c",
+        "copy",
+        "-flags:v",
+        "+bitexact",
+        "-flags:a",
+        "+bitexact",
+        "-fflags",
+        "+bitexact",
+        "-threads",
+        "1",
+        "-f",
+        muxer,
+        out,
     ];
     let mut j = Job::new("ffmpeg", &args);
     j.files = vec![(inp, data)];
     j.outputs = vec![out];
     let o = sb.run_job(&j, limits).map_err(|e| ffmpeg_err("remux", e))?;
     if !o.success() {
-        return Err(format!("ffmpeg could not remux it: {}", last_line(&o.stderr)));
+        return Err(format!(
+            "ffmpeg could not remux it: {}",
+            last_line(&o.stderr)
+        ));
     }
     o.files
         .into_iter()
@@ -75,7 +114,12 @@ pub fn remux(sb: &Sandbox, data: &[u8], format: Format, limits: &Limits) -> Resu
 }
 
 /// One frame as a PNG: the frame at one second, or the first one.
-pub fn poster(sb: &Sandbox, data: &[u8], format: Format, limits: &Limits) -> Result<Vec<u8>, String> {
+pub fn poster(
+    sb: &Sandbox,
+    data: &[u8],
+    format: Format,
+    limits: &Limits,
+) -> Result<Vec<u8>, String> {
     let (inp, _, _) =
         container(format, data).ok_or_else(|| format!("{} is not a video", format.name()))?;
     let grab = |ss: &str| {
@@ -83,15 +127,13 @@ pub fn poster(sb: &Sandbox, data: &[u8], format: Format, limits: &Limits) -> Res
             "ffmpeg -nostdin -v error -threads 1 {ss} -i {inp} -map 0:v:0 -frames:v 1 -an -sn -dn -f image2 -c:v png -y poster.png"
         )
     };
-    let script = format!(
-        "{} ; [ -s poster.png ] || {}",
-        grab("-ss 1"),
-        grab("")
-    );
+    let script = format!("{} ; [ -s poster.png ] || {}", grab("-ss 1"), grab(""));
     let mut j = Job::new("/bin/sh", &["-c", &script]);
     j.files = vec![(inp, data)];
     j.outputs = vec!["poster.png"];
-    let o = sb.run_job(&j, limits).map_err(|e| ffmpeg_err("poster frame", e))?;
+    let o = sb
+        .run_job(&j, limits)
+        .map_err(|e| ffmpeg_err("poster frame", e))?;
     match o.files.into_iter().next().flatten() {
         Some(p) if !p.is_empty() => Ok(p),
         _ => Err(format!(
@@ -111,8 +153,14 @@ pub fn remux_hook(sb: &Sandbox, limits: &Limits) -> baram_sanitize::Remux {
         let mut j = Job::new("ffmpeg", &refs);
         j.files = vec![(inp, data)];
         j.outputs = vec![out];
-        let o = sb.run_job(&j, &limits).map_err(|e| ffmpeg_err("remux", e))?;
-        let msg = String::from_utf8_lossy(&o.stderr).trim().chars().take(500).collect::<String>();
+        let o = sb
+            .run_job(&j, &limits)
+            .map_err(|e| ffmpeg_err("remux", e))?;
+        let msg = String::from_utf8_lossy(&o.stderr)
+            .trim()
+            .chars()
+            .take(500)
+            .collect::<String>();
         // As the sanitizer's own remux: any message at all is a refusal.
         if !o.success() || !msg.is_empty() {
             return Err(format!("failed to remux the file ({}): {msg}", o.status));

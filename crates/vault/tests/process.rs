@@ -237,7 +237,11 @@ fn findings_safe_images_text_and_nothing_in_clear() {
         .unwrap();
     assert!(safe_pdf.starts_with(b"%PDF-"));
     for p in &planted {
-        assert!(memchr::memmem::find(&safe_pdf, p).is_none(), "{}", String::from_utf8_lossy(p));
+        assert!(
+            memchr::memmem::find(&safe_pdf, p).is_none(),
+            "{}",
+            String::from_utf8_lossy(p)
+        );
     }
 
     // Text for the search index.
