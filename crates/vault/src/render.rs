@@ -444,7 +444,10 @@ fn render_pdf(sb: &Sandbox, pdf: &[u8], clock: &Clock, o: &DocOptions) -> Result
 
 /// Decodes a page PNG under limits: (width, height, channels, pixels), gray
 /// when every pixel is gray.
-fn decode_page(png: &[u8], max_side: u32) -> Result<(u32, u32, u8, Zeroizing<Vec<u8>>), String> {
+/// A decoded page: width, height, channels, pixels.
+type Decoded = (u32, u32, u8, Zeroizing<Vec<u8>>);
+
+fn decode_page(png: &[u8], max_side: u32) -> Result<Decoded, String> {
     let mut r = image::ImageReader::with_format(Cursor::new(png), image::ImageFormat::Png);
     let mut lim = image::Limits::default();
     lim.max_image_width = Some(max_side + 16);

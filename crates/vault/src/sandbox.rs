@@ -1,23 +1,29 @@
 //! A bubblewrap (`bwrap`) sandbox for every parser of untrusted input that
-//! runs as a subprocess (document converters, media probes).
+//! runs as a subprocess (document converters, OCR, media tools).
 //!
 //! A sandboxed command gets: new user, PID, network, IPC, UTS and cgroup
 //! namespaces (`--unshare-all`: no network at all, not even loopback to the
 //! host), no capabilities, read-only binds of `/usr` (and `/lib`, `/lib64`,
-//! `/bin`, `/sbin` as on the host, `/etc/fonts` when present), a read-only
-//! root (`--remount-ro /`), a private
-//! tmpfs `/tmp` as its working folder, no home, an empty environment but
-//! `PATH`, `--die-with-parent` and `--new-session` (no terminal injection).
-//! Outside bubblewrap: an address-space limit (`RLIMIT_AS`, set before
-//! `exec` and inherited by everything inside), a core-dump limit of zero, a
-//! wall-clock limit that kills the whole process group, and a cap on the
-//! output it may return. Input is passed on stdin, or as a read-only file in
-//! the sandbox's own tmpfs ([`Sandbox::run_with_file`]); nothing of the host's
-//! file system is writable.
+//! `/bin`, `/sbin` as on the host, `/etc/fonts` and `/etc/libreoffice` when
+//! present), a read-only root (`--remount-ro /`), a private tmpfs `/tmp` of
+//! limited size as its working folder, no home, an empty environment but
+//! `PATH`, `HOME`/`TMPDIR` (`/tmp`) and `LANG`, `--die-with-parent` and
+//! `--new-session` (no terminal injection). Outside bubblewrap: an
+//! address-space limit (`RLIMIT_AS`, set before `exec` and inherited by
+//! everything inside), a core-dump limit of zero, a wall-clock limit that
+//! kills the whole process group, and a cap on the output it may return.
+//!
+//! A [`Job`] gives input on stdin and as read-only files that bwrap copies
+//! from pipes into the sandbox's tmpfs, and names output files that come back
+//! through pipes (descriptors 3, 4, … written by a wrapper shell after the
+//! program ended; the program itself runs with them closed). Nothing of the
+//! host's file system is writable, and nothing is written to it.
 //!
 //! [`Sandbox::probe`] checks that bwrap exists *and* can start here (a
 //! container may forbid user namespaces); callers refuse to run parsers
-//! without it unless the analyst explicitly chose `--no-sandbox`.
+//! without it unless the analyst explicitly chose `--no-sandbox`
+//! ([`Sandbox::unconfined`]: same commands, limits and environment, in a
+//! private folder on /dev/shm that is removed after each run).
 
 use std::io::{self, Read, Write};
 use std::os::fd::{AsRawFd, RawFd};
