@@ -341,6 +341,7 @@ fn add(a: &AddArgs, ws: &Path, ctx: &Ctx) -> Result<ExitCode> {
             sanitize: !a.no_sanitize,
             sanitize_options: baram_sanitize::Options {
                 keep_icc: a.keep_icc,
+                ..Default::default()
             },
         };
         match lib.add_file(path, &opts) {

@@ -66,7 +66,10 @@ pub fn run(cmd: &SanitizeCmd, ctx: &Ctx) -> Result<ExitCode> {
         fs::create_dir_all(out)
             .with_context(|| format!("{}: cannot create the output folder", out.display()))?;
     }
-    let opts = Options { keep_icc };
+    let opts = Options {
+        keep_icc,
+        ..Default::default()
+    };
     let pb = ctx.progress(
         files.len() as u64,
         if out.is_some() {

@@ -65,8 +65,10 @@ enum VaultCmd {
     /// List the items: ids, original names, sizes, received times, status.
     List,
     /// Process every imported item not yet processed: findings (kept
-    /// encrypted), safe re-encoded images, text; hostile files quarantined.
-    Process,
+    /// encrypted), safe re-encoded images, documents rendered to safe PDFs
+    /// with OCR text, videos remuxed without metadata; hostile files
+    /// quarantined. Converters run in a bubblewrap sandbox.
+    Process(ProcessArgs),
     /// Search the items' text and names (Korean by syllable bigrams, English
     /// by words), with filters from the triage. The index lives only in
     /// memory, rebuilt from the decrypted data.
@@ -164,6 +166,21 @@ struct SearchArgs {
 }
 
 #[derive(Args, Debug)]
+struct ProcessArgs {
+    /// Run the converters (LibreOffice, poppler, tesseract, ffmpeg) without
+    /// the bubblewrap sandbox when it cannot start. Hostile documents then
+    /// run with your user's rights and network: only on an offline machine.
+    #[arg(long)]
+    no_sandbox: bool,
+    /// Time limit for one document, all steps together (seconds).
+    #[arg(long, value_name = "SECS", default_value_t = 600)]
+    doc_timeout: u64,
+    /// Most pages of one document that are rendered.
+    #[arg(long, value_name = "N", default_value_t = 200)]
+    max_pages: u32,
+}
+
+#[derive(Args, Debug)]
 struct IntakeArgs {
     /// Files or folders (recursively).
     #[arg(required = true)]
@@ -192,7 +209,7 @@ pub fn run(a: &VaultArgs, ctx: &Ctx) -> Result<ExitCode> {
         VaultCmd::Import { bundles } => import(a, bundles, ctx),
         VaultCmd::Check { repair } => check(a, *repair, ctx),
         VaultCmd::List => list(a, ctx),
-        VaultCmd::Process => process(a, ctx),
+        VaultCmd::Process(p) => process(a, p, ctx),
         VaultCmd::Search(s) => search(a, s, ctx),
         VaultCmd::Show { id } => show(a, id, ctx),
         VaultCmd::Status { id, status } => {
@@ -553,18 +570,21 @@ fn list(a: &VaultArgs, ctx: &Ctx) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn process(a: &VaultArgs, ctx: &Ctx) -> Result<ExitCode> {
+fn process(a: &VaultArgs, p: &ProcessArgs, ctx: &Ctx) -> Result<ExitCode> {
+    use baram_vault::process::{Isolation, Options};
     let mut vault = Vault::open_writer(&a.vault)?;
     let keys = vault.unlock(&passphrase(a, false)?)?;
+    let mut opts = Options::default();
+    if p.no_sandbox && baram_vault::sandbox::Sandbox::probe().is_err() {
+        opts.isolation = Isolation::Unconfined;
+    }
+    opts.docs.time = std::time::Duration::from_secs(p.doc_timeout.max(1));
+    opts.docs.max_pages = p.max_pages.max(1);
     let pb = ctx.progress(0, "processing");
-    let rep = vault.process(
-        &keys,
-        &baram_vault::process::Options::default(),
-        &|done, total| {
-            pb.set_length(total);
-            pb.set_position(done);
-        },
-    );
+    let rep = vault.process(&keys, &opts, &|done, total| {
+        pb.set_length(total);
+        pb.set_position(done);
+    });
     pb.finish_and_clear();
     let rep = rep?;
     for i in &rep.items {
@@ -577,6 +597,15 @@ fn process(a: &VaultArgs, ctx: &Ctx) -> Result<ExitCode> {
         "{} processed, {} quarantined, {} not handled yet, {} done before",
         rep.processed, rep.quarantined, rep.unhandled, rep.already
     ));
+    if rep.deferred > 0 {
+        eprintln!(
+            "baram: {} item(s) in {} were not processed: {}",
+            rep.deferred,
+            a.vault.display(),
+            rep.no_sandbox.as_deref().unwrap_or("no sandbox")
+        );
+        return Ok(ExitCode::FAILURE);
+    }
     Ok(if rep.quarantined > 0 {
         ExitCode::FAILURE
     } else {

@@ -866,3 +866,106 @@ fn triage_show_search_filters_and_a_reproducible_export() {
     }
     assert!(!std::path::Path::new("/tmp/never.zip").exists());
 }
+
+/// Without a bubblewrap that starts (simulated by BARAM_VAULT_BWRAP), a
+/// document is not processed and not marked: the run fails with one line
+/// saying why and what to do, text still goes through; `--no-sandbox` then
+/// processes it (in a /dev/shm folder that is removed), and nothing of it
+/// is at rest in clear.
+#[test]
+fn process_without_a_sandbox_waits_unless_no_sandbox() {
+    let d = tempfile::tempdir().unwrap();
+    let env = Env::new(d.path());
+    let recipient = env.keygen();
+    let input = d.path().join("in");
+    fs::create_dir_all(&input).unwrap();
+    fs::write(
+        input.join("report.docx"),
+        baram_sanitize::fixtures::docx_with_metadata(),
+    )
+    .unwrap();
+    fs::write(input.join("note.txt"), "MARKER-NOSANDBOX-0011 평양\n").unwrap();
+    let bundle = d.path().join("bundle");
+    let out = env
+        .intake_cmd(&bundle, &recipient, &input)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    fs::remove_dir_all(&input).unwrap();
+    assert!(
+        env.run(&["import", bundle.to_str().unwrap()])
+            .status
+            .success()
+    );
+    let missing = d.path().join("no-bwrap-here");
+    let out = env
+        .cmd()
+        .env("BARAM_VAULT_BWRAP", &missing)
+        .args(["--json", "process"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    let last = err.lines().last().unwrap();
+    assert!(
+        last.contains("1 item(s)")
+            && last.contains("not processed")
+            && last.contains("bubblewrap is not at")
+            && last.contains("--no-sandbox")
+            && last.contains("apt-get install bubblewrap"),
+        "{err}"
+    );
+    let rep: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (rep["processed"].as_u64(), rep["deferred"].as_u64()),
+        (Some(1), Some(1)),
+        "{rep}"
+    );
+    // Again without a sandbox: still waiting (it was not marked).
+    let out = env
+        .cmd()
+        .env("BARAM_VAULT_BWRAP", &missing)
+        .args(["--json", "process"])
+        .output()
+        .unwrap();
+    let rep: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(rep["deferred"], 1, "{rep}");
+    let shm_before: BTreeSet<_> = fs::read_dir("/dev/shm")
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    let out = env
+        .cmd()
+        .env("BARAM_VAULT_BWRAP", &missing)
+        .args(["--json", "process", "--no-sandbox"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rep: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (rep["processed"].as_u64(), rep["deferred"].as_u64()),
+        (Some(1), Some(0)),
+        "{rep}"
+    );
+    let left: Vec<_> = fs::read_dir("/dev/shm")
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .filter(|n| n.to_string_lossy().starts_with("baram-vault-") && !shm_before.contains(n))
+        .collect();
+    assert!(left.is_empty(), "left in /dev/shm: {left:?}");
+    let secrets: Vec<Vec<u8>> = ["MARKER-NOSANDBOX-0011", "KimCheolsu", "%PDF-"]
+        .iter()
+        .map(|s| s.as_bytes().to_vec())
+        .collect();
+    assert!(assert_no_plaintext(&[&env.vault, &env.tmp, &bundle], &secrets) > 0);
+}

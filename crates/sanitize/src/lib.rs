@@ -237,7 +237,27 @@ pub struct Options {
     /// Keep ICC colour profiles (JPEG APP2, PNG iCCP). They can name the
     /// device model but are sometimes needed for faithful colour.
     pub keep_icc: bool,
+    /// Runs the Matroska remux instead of a plain `ffmpeg` subprocess (the
+    /// vault runs it in its sandbox, with no temporary files on disk). It
+    /// gets the file and whether it is WebM, and must run ffmpeg with
+    /// [`mkv_remux_args`].
+    pub remux: Option<Remux>,
 }
+
+/// The function behind [`Options::remux`].
+pub type RemuxFn = dyn Fn(&[u8], bool) -> Result<Vec<u8>, String> + Send + Sync;
+
+/// A shared [`RemuxFn`].
+#[derive(Clone)]
+pub struct Remux(pub std::sync::Arc<RemuxFn>);
+
+impl fmt::Debug for Remux {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Remux(..)")
+    }
+}
+
+pub use mkv::remux_args as mkv_remux_args;
 
 /// Why a file was refused.
 #[derive(Debug, thiserror::Error)]

@@ -689,25 +689,14 @@ fn patch(out: &mut [u8], t: &Tree, fix: &[(usize, bool)]) {
     }
 }
 
-fn ffmpeg(input: &[u8], webm: bool) -> Result<Vec<u8>, Error> {
-    let tool = |reason: String| Error::Tool {
-        tool: "ffmpeg",
-        reason,
-    };
-    let dir =
-        tempfile::tempdir().map_err(|e| tool(format!("cannot make a temporary directory: {e}")))?;
-    let inp = dir.path().join("in.mkv");
-    let outp = dir.path().join(if webm { "out.webm" } else { "out.mkv" });
-    let errp = dir.path().join("stderr.txt");
-    std::fs::File::create(&inp)
-        .and_then(|mut f| f.write_all(input))
-        .map_err(|e| tool(format!("cannot write a temporary file: {e}")))?;
-    let errf = std::fs::File::create(&errp)
-        .map_err(|e| tool(format!("cannot write a temporary file: {e}")))?;
-    let mut child = Command::new("ffmpeg")
-        .args(["-nostdin", "-v", "error", "-f", "matroska", "-i"])
-        .arg(&inp)
-        .args([
+/// The ffmpeg arguments of the remux, from `input` to `output`.
+pub fn remux_args(input: &str, output: &str, webm: bool) -> Vec<String> {
+    let mut a: Vec<String> = ["-nostdin", "-v", "error", "-f", "matroska", "-i"]
+        .map(String::from)
+        .to_vec();
+    a.push(input.to_string());
+    a.extend(
+        [
             "-map",
             "0",
             "-map",
@@ -727,9 +716,35 @@ fn ffmpeg(input: &[u8], webm: bool) -> Result<Vec<u8>, Error> {
             "-write_crc32",
             "0",
             "-f",
-        ])
-        .arg(if webm { "webm" } else { "matroska" })
-        .arg(&outp)
+        ]
+        .map(String::from),
+    );
+    a.push(if webm { "webm" } else { "matroska" }.to_string());
+    a.push(output.to_string());
+    a
+}
+
+fn ffmpeg(input: &[u8], webm: bool) -> Result<Vec<u8>, Error> {
+    let tool = |reason: String| Error::Tool {
+        tool: "ffmpeg",
+        reason,
+    };
+    let dir =
+        tempfile::tempdir().map_err(|e| tool(format!("cannot make a temporary directory: {e}")))?;
+    let inp = dir.path().join("in.mkv");
+    let outp = dir.path().join(if webm { "out.webm" } else { "out.mkv" });
+    let errp = dir.path().join("stderr.txt");
+    std::fs::File::create(&inp)
+        .and_then(|mut f| f.write_all(input))
+        .map_err(|e| tool(format!("cannot write a temporary file: {e}")))?;
+    let errf = std::fs::File::create(&errp)
+        .map_err(|e| tool(format!("cannot write a temporary file: {e}")))?;
+    let mut child = Command::new("ffmpeg")
+        .args(remux_args(
+            &inp.to_string_lossy(),
+            &outp.to_string_lossy(),
+            webm,
+        ))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(errf)
@@ -769,7 +784,7 @@ fn disallowed(t: &Tree) -> Option<u32> {
     t.els.iter().map(|e| e.id).find(|id| !ALLOWED.contains(id))
 }
 
-pub(crate) fn clean(data: &[u8], _opts: &Options, found: &mut Found) -> Result<Vec<u8>, Error> {
+pub(crate) fn clean(data: &[u8], opts: &Options, found: &mut Found) -> Result<Vec<u8>, Error> {
     let tree = walk_file(data)?;
     let before = found.findings.len();
     report(data, &tree, found);
@@ -797,7 +812,13 @@ pub(crate) fn clean(data: &[u8], _opts: &Options, found: &mut Found) -> Result<V
         return Ok(data.to_vec());
     }
     let webm = tree.doctype == "webm";
-    let mut out = ffmpeg(&data[..tree.end], webm)?;
+    let mut out = match &opts.remux {
+        Some(r) => (r.0)(&data[..tree.end], webm).map_err(|reason| Error::Tool {
+            tool: "ffmpeg",
+            reason,
+        })?,
+        None => ffmpeg(&data[..tree.end], webm)?,
+    };
     // Check and patch ffmpeg's output.
     let t2 = walk_file(&out).map_err(|e| Error::Tool {
         tool: "ffmpeg",

@@ -930,3 +930,55 @@ fn real_ffmpeg_files() {
         assert_idempotent(&c, name);
     }
 }
+
+/// `Options::remux` replaces the ffmpeg subprocess: the hook is called with
+/// the Matroska body, its output is checked like ffmpeg's, and its refusal is
+/// the file's refusal.
+#[test]
+fn mkv_remux_hook_replaces_the_subprocess() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex};
+    let calls = Arc::new(AtomicUsize::new(0));
+    let seen_webm = Arc::new(Mutex::new(Vec::new()));
+    let (c2, s2) = (calls.clone(), seen_webm.clone());
+    let hook = baram_sanitize::Remux(Arc::new(move |data: &[u8], webm: bool| {
+        c2.fetch_add(1, Ordering::SeqCst);
+        s2.lock().unwrap().push(webm);
+        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+        let (i, o) = (dir.path().join("in"), dir.path().join("out"));
+        std::fs::write(&i, data).map_err(|e| e.to_string())?;
+        let args = baram_sanitize::mkv_remux_args(&i.to_string_lossy(), &o.to_string_lossy(), webm);
+        let st = Command::new("ffmpeg")
+            .args(&args)
+            .status()
+            .map_err(|e| e.to_string())?;
+        if !st.success() {
+            return Err(format!("ffmpeg {st}"));
+        }
+        std::fs::read(&o).map_err(|e| e.to_string())
+    }));
+    let opts = Options {
+        remux: Some(hook),
+        ..Default::default()
+    };
+    let plain = clean(&fixtures::mkv_with_tags(), &Options::default()).unwrap();
+    let hooked = clean(&fixtures::mkv_with_tags(), &opts).unwrap();
+    assert_eq!(hooked.data, plain.data);
+    assert_eq!(hooked.report, plain.report);
+    assert!(calls.load(Ordering::SeqCst) >= 1);
+    clean(&fixtures::webm_with_tags(), &opts).unwrap();
+    assert!(seen_webm.lock().unwrap().contains(&true));
+    let refuse = Options {
+        remux: Some(baram_sanitize::Remux(Arc::new(|_: &[u8], _| {
+            Err("no sandbox".to_string())
+        }))),
+        ..Default::default()
+    };
+    match clean(&fixtures::mkv_with_tags(), &refuse) {
+        Err(Error::Tool { tool, reason }) => {
+            assert_eq!(tool, "ffmpeg");
+            assert_eq!(reason, "no sandbox");
+        }
+        other => panic!("{other:?}"),
+    }
+}

@@ -51,11 +51,14 @@ pub mod details;
 pub mod export;
 mod fsx;
 pub mod keys;
+pub mod ocr;
 pub mod process;
+pub mod render;
 pub mod sandbox;
 pub mod search;
 mod store;
 pub mod triage;
+pub mod video;
 
 pub use bundle::{BundleInfo, Intake, IntakeError, IntakeOptions, Record, Taken, collect_files};
 pub use keys::{Keys, fingerprint, parse_recipient, read_recipients_file};

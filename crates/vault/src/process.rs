@@ -23,9 +23,25 @@
 //!    `image::Limits` and the pixels re-encoded as a PNG with no metadata
 //!    chunk: the *safe image*. Its perceptual hash (see [`dhash`]) goes into
 //!    the encrypted report.
+//!    Images of at least [`Options::ocr_min_pixels`] are OCRed
+//!    ([`crate::ocr`], in the sandbox) and the text kept when tesseract is
+//!    confident enough ([`Options::ocr_min_conf`]).
 //! 6. Text: the UTF-8 text is stored as a derivative for the search index.
-//! 7. Anything else is marked `unhandled` with what it is (documents and video
-//!    come in a later step): clearly, never silently.
+//! 7. Documents (PDF, OOXML, ODF, old Office OLE files, HWP 97) are rendered
+//!    in the sandbox ([`crate::render`]) into a *safe PDF* (page images and
+//!    an invisible text layer, built here) and text. HWP 5 and HWPX are
+//!    unhandled: LibreOffice cannot read them.
+//! 8. Videos (MP4/MOV, AVI, Matroska/WebM) are remuxed without metadata by
+//!    ffmpeg in the sandbox, cleaned and checked by the sanitizer (the
+//!    *safe video*), and a *poster* frame re-encoded from its pixels
+//!    ([`crate::video`]).
+//! 9. Anything else is marked `unhandled` with what it is: clearly, never
+//!    silently.
+//!
+//! Every subprocess runs in the bubblewrap sandbox ([`crate::sandbox`]). When
+//! it cannot start, what needs a subprocess is **not processed** (and not
+//! marked: a later run with a sandbox takes it) unless the analyst chose
+//! [`Isolation::Unconfined`] (`--no-sandbox`).
 //!
 //! A file the parsers refuse, or that trips a limit, is **quarantined** with
 //! the reason; the batch goes on and the original stays encrypted, untouched,
@@ -51,6 +67,9 @@
 //! processed (all its rows) or not (its blobs are removed by the next writer),
 //! and processing again resumes with the contents that have no row.
 
+use crate::render::{DocFacts, DocOptions};
+use crate::sandbox::{Limits, Sandbox, Unavailable};
+use crate::video::VideoFacts;
 use crate::{Error, Keys, Vault, describe_decrypt, io_err};
 use rusqlite::{OptionalExtension, params};
 use serde::{Deserialize, Serialize};
@@ -58,7 +77,18 @@ use std::io::{self, Cursor, Read, Write};
 use zeroize::Zeroizing;
 
 /// Version of the processing; stored with each result.
-pub const PROCESS_VERSION: u32 = 1;
+pub const PROCESS_VERSION: u32 = 2;
+
+/// Where subprocess parsers run.
+#[derive(Debug, Clone, Default)]
+pub enum Isolation {
+    /// In bubblewrap, probed once per run; without it, files that need a
+    /// subprocess wait.
+    #[default]
+    Sandbox,
+    /// Without a sandbox (`--no-sandbox`): see [`Sandbox::unconfined`].
+    Unconfined,
+}
 
 /// Limits of processing. The defaults are for an analyst's workstation.
 #[derive(Debug, Clone)]
@@ -73,6 +103,18 @@ pub struct Options {
     pub max_unpacked: u64,
     /// Largest original decrypted into memory; larger ones are `unhandled`.
     pub max_in_memory: u64,
+    /// Where subprocess parsers run.
+    pub isolation: Isolation,
+    /// Rendering documents: page cap, time limit, memory, resolution, threads.
+    pub docs: DocOptions,
+    /// OCR images (photos of documents).
+    pub ocr_images: bool,
+    /// Images with fewer pixels are not OCRed.
+    pub ocr_min_pixels: u64,
+    /// An image's OCR text is kept when the mean word confidence is at least this.
+    pub ocr_min_conf: f32,
+    /// Time limit of each tool run on an image or a video.
+    pub tool_time: std::time::Duration,
 }
 
 impl Default for Options {
@@ -83,6 +125,12 @@ impl Default for Options {
             max_alloc: 1 << 30,
             max_unpacked: 1 << 30,
             max_in_memory: 2 << 30,
+            isolation: Isolation::default(),
+            docs: DocOptions::default(),
+            ocr_images: true,
+            ocr_min_pixels: 100_000,
+            ocr_min_conf: 50.0,
+            tool_time: std::time::Duration::from_secs(600),
         }
     }
 }
@@ -135,7 +183,7 @@ pub struct ImageFacts {
 }
 
 /// The encrypted report of one content. Analyst-only: it can identify a source.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Report {
     pub version: u32,
     pub status: Status,
@@ -152,8 +200,33 @@ pub struct Report {
     /// or unhandled, see `status`).
     pub sanitize_error: Option<String>,
     pub image: Option<ImageFacts>,
-    /// Derivatives stored ("safe-image", "text").
+    /// Derivatives stored ("safe-image", "safe-pdf", "safe-video",
+    /// "poster", "text").
     pub derivatives: Vec<String>,
+    /// A rendered document: pages, and where its text came from.
+    #[serde(default)]
+    pub document: Option<DocFacts>,
+    /// OCR of an image.
+    #[serde(default)]
+    pub ocr: Option<OcrFacts>,
+    /// A video's safe copy and poster frame.
+    #[serde(default)]
+    pub video: Option<VideoFacts>,
+    /// Whether subprocesses ran in the sandbox ("bwrap") or not ("none").
+    #[serde(default)]
+    pub sandbox: Option<String>,
+}
+
+/// OCR of an image.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OcrFacts {
+    pub words: u32,
+    /// Mean tesseract confidence, 0..=100.
+    pub mean_conf: u32,
+    /// Whether the text was kept (confident enough).
+    pub kept: bool,
+    /// Why there is no OCR, when tesseract failed.
+    pub error: Option<String>,
 }
 
 /// What happened to one item.
@@ -164,6 +237,10 @@ pub struct ItemResult {
     pub same_as: Option<String>,
     pub status: Status,
     pub reason: Option<String>,
+    /// Not processed now and not marked: it needs a sandbox that could not
+    /// start; a later run takes it.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub deferred: bool,
 }
 
 /// Result of [`Vault::process`].
@@ -175,6 +252,10 @@ pub struct ProcessReport {
     pub unhandled: u64,
     /// Contents processed before (not again).
     pub already: u64,
+    /// Contents left for a later run: they need a sandbox that could not start.
+    pub deferred: u64,
+    /// Why there was no sandbox, when there was none.
+    pub no_sandbox: Option<String>,
 }
 
 /// Two items whose safe images look alike.
@@ -207,6 +288,14 @@ impl Vault {
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
             .collect::<Result<_, _>>()?;
         let mut rep = ProcessReport::default();
+        let tools: Result<Sandbox, Unavailable> = match opts.isolation {
+            Isolation::Sandbox => Sandbox::probe(),
+            Isolation::Unconfined => Ok(Sandbox::unconfined()),
+        };
+        if let Err(u) = &tools {
+            tracing::warn!("{u}");
+            rep.no_sandbox = Some(u.to_string());
+        }
         let mut first: std::collections::HashMap<String, String> = Default::default();
         let total = rows.len() as u64;
         for (i, (id, keyed, blob, cipher_size)) in rows.into_iter().enumerate() {
@@ -235,10 +324,12 @@ impl Vault {
                     same_as,
                     status,
                     reason: None,
+                    deferred: false,
                 });
                 continue;
             }
-            let (report, derivs) = if cipher_size as u64 > opts.max_in_memory + (1 << 20) {
+            let (report, derivs, deferred) = if cipher_size as u64 > opts.max_in_memory + (1 << 20)
+            {
                 (
                     Report::new(
                         Status::Unhandled,
@@ -249,6 +340,7 @@ impl Vault {
                         0,
                     ),
                     Vec::new(),
+                    false,
                 )
             } else {
                 let plain = match self.decrypt_content(keys, &keyed, &blob) {
@@ -261,13 +353,26 @@ impl Vault {
                             same_as,
                             status: Status::Quarantined,
                             reason: Some(format!("its content cannot be read: {reason}")),
+                            deferred: false,
                         });
                         rep.quarantined += 1;
                         continue;
                     }
                 };
-                analyse_guarded(&plain, opts)
+                analyse_guarded(&plain, opts, &tools)
             };
+            if deferred {
+                // Not marked: a run with a sandbox processes it.
+                rep.deferred += 1;
+                rep.items.push(ItemResult {
+                    id,
+                    same_as,
+                    status: report.status,
+                    reason: report.reason.clone(),
+                    deferred: true,
+                });
+                continue;
+            }
             self.commit_result(keys, &keyed, &report, &derivs)?;
             match report.status {
                 Status::Processed => rep.processed += 1,
@@ -279,6 +384,7 @@ impl Vault {
                 same_as,
                 status: report.status,
                 reason: report.reason.clone(),
+                deferred: false,
             });
         }
         progress(total, total);
@@ -475,6 +581,10 @@ impl Report {
             sanitize_error: None,
             image: None,
             derivatives: Vec::new(),
+            document: None,
+            ocr: None,
+            video: None,
+            sandbox: None,
         }
     }
 }
@@ -505,8 +615,12 @@ fn decrypt_all<R: Read>(keys: &Keys, input: R) -> Result<Zeroizing<Vec<u8>>, Str
 }
 
 /// [`analyse`], with a panic in any parser turned into a quarantine.
-fn analyse_guarded(data: &[u8], opts: &Options) -> (Report, Derivs) {
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| analyse(data, opts))) {
+fn analyse_guarded(
+    data: &[u8],
+    opts: &Options,
+    tools: &Result<Sandbox, Unavailable>,
+) -> (Report, Derivs, bool) {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| analyse(data, opts, tools))) {
         Ok(r) => r,
         Err(_) => (
             Report::new(
@@ -515,6 +629,7 @@ fn analyse_guarded(data: &[u8], opts: &Options) -> (Report, Derivs) {
                 data.len() as u64,
             ),
             Vec::new(),
+            false,
         ),
     }
 }
@@ -527,6 +642,9 @@ pub fn kind_of(data: &[u8]) -> Option<String> {
     }
     if data.starts_with(b"PK\x03\x04") && is_hwpx(data) {
         return Some("hwpx".into());
+    }
+    if data.starts_with(b"HWP Document File") {
+        return Some("hwp3".into());
     }
     if let Some(f) = baram_sanitize::detect(data) {
         return Some(f.extension().to_string());
@@ -566,8 +684,15 @@ fn memfind(h: &[u8], n: &[u8]) -> bool {
 
 type Derivs = Vec<(String, Zeroizing<Vec<u8>>)>;
 
-/// Everything processing does with one decrypted original, in memory.
-fn analyse(data: &[u8], opts: &Options) -> (Report, Derivs) {
+/// Everything processing does with one decrypted original: in memory, and
+/// in the sandbox's tmpfs for subprocess parsers. The flag: deferred (it
+/// needs a sandbox there is not).
+fn analyse(
+    data: &[u8],
+    opts: &Options,
+    tools: &Result<Sandbox, Unavailable>,
+) -> (Report, Derivs, bool) {
+    use baram_sanitize::Format as F;
     let mut rep = Report::new(Status::Processed, None, data.len() as u64);
     rep.kind = kind_of(data);
     rep.infer_mime = infer::get(data).map(|t| t.mime_type().to_string());
@@ -582,7 +707,7 @@ fn analyse(data: &[u8], opts: &Options) -> (Report, Derivs) {
     let quarantine = |mut rep: Report, why: String| {
         rep.status = Status::Quarantined;
         rep.reason = Some(why);
-        (rep, Vec::new())
+        (rep, Vec::new(), false)
     };
     if data.starts_with(b"PK\x03\x04")
         && let Err(why) = zip_check(data, opts.max_unpacked)
@@ -590,36 +715,65 @@ fn analyse(data: &[u8], opts: &Options) -> (Report, Derivs) {
         return quarantine(rep, why);
     }
     let format = baram_sanitize::detect(data);
-    if let Some(f) = format
-        && matches!(
-            f,
-            baram_sanitize::Format::Jpeg
-                | baram_sanitize::Format::Png
-                | baram_sanitize::Format::Gif
-                | baram_sanitize::Format::Webp
-        )
-        && let Err(why) = check_declared_size(data, opts)
-    {
-        return quarantine(rep, why);
+    let is_image = matches!(format, Some(F::Jpeg | F::Png | F::Gif | F::Webp));
+    let mut declared = None;
+    if is_image {
+        match check_declared_size(data, opts) {
+            Err(why) => return quarantine(rep, why),
+            Ok(wh) => declared = Some(wh),
+        }
     }
+    let is_document = matches!(
+        format,
+        Some(F::Pdf | F::Docx | F::Xlsx | F::Pptx | F::Odt | F::Ods | F::Odp)
+    ) || (format.is_none()
+        && matches!(rep.kind.as_deref(), Some("ole" | "hwp3")));
+    let is_video = matches!(format, Some(F::Mp4 | F::Avi | F::Mkv));
+    let ocr_image = is_image
+        && opts.ocr_images
+        && declared.is_some_and(|(w, h)| w as u64 * h as u64 >= opts.ocr_min_pixels);
+    let sb = match tools {
+        Ok(sb) => {
+            rep.sandbox = Some(if sb.is_confined() { "bwrap" } else { "none" }.into());
+            Some(sb)
+        }
+        Err(u) if is_document || is_video || ocr_image => {
+            rep.status = Status::Unhandled;
+            rep.reason = Some(format!("not processed: {u}"));
+            return (rep, Vec::new(), true);
+        }
+        Err(_) => None,
+    };
+    let tool_limits = Limits {
+        wall: opts.tool_time,
+        memory: opts.docs.memory,
+        output: 1 << 30,
+        tmpfs: opts.docs.tmpfs,
+    };
+    let mut sopts = baram_sanitize::Options::default();
+    if let Some(sb) = sb {
+        sopts.remux = Some(crate::video::remux_hook(sb, &tool_limits));
+    }
+    let findings_of = |c: &baram_sanitize::Cleaned| -> Vec<Finding> {
+        c.report
+            .findings
+            .iter()
+            .map(|f| Finding {
+                category: serde_json::to_value(f.category)
+                    .ok()
+                    .and_then(|v| v.as_str().map(String::from))
+                    .unwrap_or_default(),
+                field: f.field.clone(),
+                value: f.value.clone(),
+                offset: f.offset,
+            })
+            .collect()
+    };
     let cleaned = match format {
         None => None,
-        Some(_) => match baram_sanitize::clean(data, &Default::default()) {
+        Some(_) => match baram_sanitize::clean(data, &sopts) {
             Ok(c) => {
-                rep.findings = c
-                    .report
-                    .findings
-                    .iter()
-                    .map(|f| Finding {
-                        category: serde_json::to_value(f.category)
-                            .ok()
-                            .and_then(|v| v.as_str().map(String::from))
-                            .unwrap_or_default(),
-                        field: f.field.clone(),
-                        value: f.value.clone(),
-                        offset: f.offset,
-                    })
-                    .collect();
+                rep.findings = findings_of(&c);
                 if let Some(m) = &c.report.redstar {
                     rep.redstar = Some(RedStar {
                         offset: m.offset,
@@ -636,47 +790,148 @@ fn analyse(data: &[u8], opts: &Options) -> (Report, Derivs) {
             }
         },
     };
-    use baram_sanitize::Format as F;
     match (format, cleaned) {
-        (Some(F::Jpeg | F::Png | F::Gif | F::Webp), Some(c)) => {
-            let f = format.expect("matched");
-            match safe_image(&c, f, opts) {
-                Ok((png, facts)) => {
-                    rep.image = Some(facts);
-                    rep.derivatives.push("safe-image".into());
-                    (rep, vec![("safe-image".into(), png)])
+        (Some(f @ (F::Jpeg | F::Png | F::Gif | F::Webp)), Some(c)) => {
+            let (png, facts) = match safe_image(&c, f, opts) {
+                Ok(x) => x,
+                Err(why) => return quarantine(rep, why),
+            };
+            rep.image = Some(facts);
+            rep.derivatives.push("safe-image".into());
+            let mut derivs: Derivs = Vec::new();
+            if ocr_image && let Some(sb) = sb {
+                match crate::ocr::ocr_png(sb, &png, &tool_limits) {
+                    Ok(t) => {
+                        let conf = t.mean_conf();
+                        let kept = conf >= opts.ocr_min_conf && !t.text.trim().is_empty();
+                        rep.ocr = Some(OcrFacts {
+                            words: t.words.len() as u32,
+                            mean_conf: conf.round() as u32,
+                            kept,
+                            error: None,
+                        });
+                        if kept {
+                            rep.derivatives.push("text".into());
+                            derivs
+                                .push(("text".into(), Zeroizing::new(t.text.clone().into_bytes())));
+                        }
+                    }
+                    Err(e) => {
+                        rep.ocr = Some(OcrFacts {
+                            words: 0,
+                            mean_conf: 0,
+                            kept: false,
+                            error: Some(e),
+                        })
+                    }
                 }
-                Err(why) => quarantine(rep, why),
             }
+            derivs.insert(0, ("safe-image".into(), png));
+            (rep, derivs, false)
         }
         (Some(F::Text), Some(c)) => match std::str::from_utf8(&c) {
             Ok(_) => {
                 rep.derivatives.push("text".into());
-                (rep, vec![("text".into(), c)])
+                (rep, vec![("text".into(), c)], false)
             }
             Err(e) => quarantine(rep, format!("text that is not UTF-8: {e}")),
         },
+        (_, c) if is_document => {
+            let sb = sb.expect("checked above");
+            let kind = rep.kind.clone().unwrap_or_default();
+            // The sanitizer's copy when it has one (macros and OLE objects
+            // were refused, metadata removed), else the original.
+            let input: &[u8] = c.as_deref().map_or(data, |c| c);
+            match crate::render::render_document(sb, input, &kind, &opts.docs) {
+                Ok(r) => {
+                    rep.document = Some(r.facts);
+                    let mut derivs: Derivs = vec![("safe-pdf".into(), r.pdf)];
+                    rep.derivatives.push("safe-pdf".into());
+                    if !r.text.trim().is_empty() {
+                        rep.derivatives.push("text".into());
+                        derivs.push(("text".into(), Zeroizing::new(r.text.as_bytes().to_vec())));
+                    }
+                    (rep, derivs, false)
+                }
+                Err(why) => quarantine(rep, why),
+            }
+        }
+        (Some(f), Some(c)) if is_video => {
+            let sb = sb.expect("checked above");
+            match safe_video(sb, &c, f, &sopts, &tool_limits, opts) {
+                Ok((facts, derivs)) => {
+                    rep.derivatives = derivs.iter().map(|(k, _)| k.clone()).collect();
+                    rep.video = Some(facts);
+                    (rep, derivs, false)
+                }
+                Err(why) => quarantine(rep, why),
+            }
+        }
         (Some(f), _) => {
             rep.status = Status::Unhandled;
             rep.reason = Some(format!(
-                "{} files are not converted yet (documents and video come in a later step); findings recorded",
+                "{} files are not converted (audio is not handled yet); findings recorded",
                 f.name()
             ));
-            (rep, Vec::new())
+            (rep, Vec::new(), false)
         }
         (None, _) => {
             rep.status = Status::Unhandled;
             rep.reason = Some(match rep.kind.as_deref() {
-                Some("hwp") => "HWP 5 (Hangul word processor) is not handled yet".into(),
-                Some("hwpx") => "HWPX is not handled yet".into(),
+                Some("hwp") => "HWP 5 (Hangul word processor) is not handled: LibreOffice reads only HWP 97 files, and no HWP 5 converter is installed".into(),
+                Some("hwpx") => "HWPX is not handled: LibreOffice cannot read it".into(),
                 Some("zip") => "a ZIP archive that is no known document: its members are not unpacked yet (unexplained ZIP)".into(),
-                Some("ole") => "an OLE/CFB file (old Office?) that is not handled yet (unexplained OLE streams)".into(),
                 Some(k) => format!("{k} files are not handled yet"),
                 None => "unknown type: not handled".into(),
             });
-            (rep, Vec::new())
+            (rep, Vec::new(), false)
         }
     }
+}
+
+/// The safe copy of a video (remuxed in the sandbox, cleaned, checked) and
+/// its poster frame.
+fn safe_video(
+    sb: &Sandbox,
+    cleaned: &[u8],
+    format: baram_sanitize::Format,
+    sopts: &baram_sanitize::Options,
+    limits: &Limits,
+    opts: &Options,
+) -> Result<(VideoFacts, Derivs), String> {
+    let remuxed = Zeroizing::new(crate::video::remux(sb, cleaned, format, limits)?);
+    let c = baram_sanitize::clean(&remuxed, sopts)
+        .map_err(|e| format!("the remuxed video does not pass the sanitizer: {e}"))?;
+    let remux_findings = c.report.findings.iter().map(|f| f.field.clone()).collect();
+    let safe = Zeroizing::new(c.data);
+    // The check: the kept copy has nothing left to remove.
+    match baram_sanitize::clean(&safe, sopts) {
+        Ok(again) if again.report.is_clean() && again.data[..] == safe[..] => {}
+        Ok(_) => return Err("the remuxed video is not clean on a second check; not kept".into()),
+        Err(e) => {
+            return Err(format!(
+                "the remuxed video does not pass the sanitizer: {e}"
+            ));
+        }
+    }
+    let (container, _, _) = crate::video::container(format, cleaned).expect("a video");
+    let mut facts = VideoFacts {
+        container: container.trim_start_matches("in.").to_string(),
+        remux_findings,
+        poster: None,
+        poster_error: None,
+    };
+    let mut derivs: Derivs = vec![("safe-video".into(), safe)];
+    match crate::video::poster(sb, cleaned, format, limits)
+        .and_then(|p| safe_image(&Zeroizing::new(p), baram_sanitize::Format::Png, opts))
+    {
+        Ok((png, img)) => {
+            facts.poster = Some(img);
+            derivs.push(("poster".into(), png));
+        }
+        Err(e) => facts.poster_error = Some(e),
+    }
+    Ok((facts, derivs))
 }
 
 /// Declared sizes, then a streaming inflate of every member up to `max`.
@@ -772,7 +1027,7 @@ pub fn declared_size(data: &[u8], format: baram_sanitize::Format) -> Option<(u32
     }
 }
 
-fn check_declared_size(data: &[u8], opts: &Options) -> Result<(), String> {
+fn check_declared_size(data: &[u8], opts: &Options) -> Result<(u32, u32), String> {
     let f = baram_sanitize::detect(data).expect("an image");
     let (w, h) = declared_size(data, f)
         .ok_or_else(|| format!("a {} whose header gives no size (malformed)", f.name()))?;
@@ -787,7 +1042,7 @@ fn check_declared_size(data: &[u8], opts: &Options) -> Result<(), String> {
             opts.max_pixels
         ));
     }
-    Ok(())
+    Ok((w, h))
 }
 
 /// Decodes (under limits) and re-encodes the pixels as a PNG with no metadata.
@@ -917,7 +1172,7 @@ mod tests {
             Some("docx")
         );
         assert_eq!(kind_of(&fixtures::png_plain()).as_deref(), Some("png"));
-        let (r, d) = analyse(&hwp, &Options::default());
+        let (r, d, _) = analyse(&hwp, &Options::default(), &Ok(Sandbox::unconfined()));
         assert_eq!(r.status, Status::Unhandled);
         assert!(r.reason.unwrap().contains("HWP"));
         assert!(d.is_empty());

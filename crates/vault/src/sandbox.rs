@@ -1,25 +1,32 @@
 //! A bubblewrap (`bwrap`) sandbox for every parser of untrusted input that
-//! runs as a subprocess (document converters, media probes).
+//! runs as a subprocess (document converters, OCR, media tools).
 //!
 //! A sandboxed command gets: new user, PID, network, IPC, UTS and cgroup
 //! namespaces (`--unshare-all`: no network at all, not even loopback to the
 //! host), no capabilities, read-only binds of `/usr` (and `/lib`, `/lib64`,
-//! `/bin`, `/sbin` as on the host, `/etc/fonts` when present), a read-only
-//! root (`--remount-ro /`), a private
-//! tmpfs `/tmp` as its working folder, no home, an empty environment but
-//! `PATH`, `--die-with-parent` and `--new-session` (no terminal injection).
-//! Outside bubblewrap: an address-space limit (`RLIMIT_AS`, set before
-//! `exec` and inherited by everything inside), a core-dump limit of zero, a
-//! wall-clock limit that kills the whole process group, and a cap on the
-//! output it may return. Input is passed on stdin, or as a read-only file in
-//! the sandbox's own tmpfs ([`Sandbox::run_with_file`]); nothing of the host's
-//! file system is writable.
+//! `/bin`, `/sbin` as on the host, `/etc/fonts` and `/etc/libreoffice` when
+//! present), a read-only root (`--remount-ro /`), a private tmpfs `/tmp` of
+//! limited size as its working folder, no home, an empty environment but
+//! `PATH`, `HOME`/`TMPDIR` (`/tmp`) and `LANG`, `--die-with-parent` and
+//! `--new-session` (no terminal injection). Outside bubblewrap: an
+//! address-space limit (`RLIMIT_AS`, set before `exec` and inherited by
+//! everything inside), a core-dump limit of zero, a wall-clock limit that
+//! kills the whole process group, and a cap on the output it may return.
+//!
+//! A [`Job`] gives input on stdin and as read-only files that bwrap copies
+//! from pipes into the sandbox's tmpfs, and names output files that come back
+//! through pipes (descriptors 3, 4, … written by a wrapper shell after the
+//! program ended; the program itself runs with them closed). Nothing of the
+//! host's file system is writable, and nothing is written to it.
 //!
 //! [`Sandbox::probe`] checks that bwrap exists *and* can start here (a
 //! container may forbid user namespaces); callers refuse to run parsers
-//! without it unless the analyst explicitly chose `--no-sandbox`.
+//! without it unless the analyst explicitly chose `--no-sandbox`
+//! ([`Sandbox::unconfined`]: same commands, limits and environment, in a
+//! private folder on /dev/shm that is removed after each run).
 
 use std::io::{self, Read, Write};
+use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
@@ -56,8 +63,10 @@ pub struct Limits {
     pub wall: Duration,
     /// Address space (bytes) of every process inside (`RLIMIT_AS`).
     pub memory: u64,
-    /// Bytes of stdout and of stderr each; more kills the run.
+    /// Bytes of stdout, of stderr and of each output file; more kills the run.
     pub output: usize,
+    /// Size of the sandbox's tmpfs `/tmp` (bwrap `--size`).
+    pub tmpfs: u64,
 }
 
 impl Default for Limits {
@@ -66,6 +75,7 @@ impl Default for Limits {
             wall: Duration::from_secs(60),
             memory: 2 << 30,
             output: 256 << 20,
+            tmpfs: 1 << 30,
         }
     }
 }
@@ -76,6 +86,8 @@ pub struct Output {
     pub status: ExitStatus,
     pub stdout: Vec<u8>,
     pub stderr: Vec<u8>,
+    /// The job's output files, in the order asked; `None`: not written.
+    pub files: Vec<Option<Vec<u8>>>,
 }
 
 impl Output {
@@ -89,29 +101,148 @@ impl Output {
     }
 }
 
-/// A bubblewrap that was seen to start on this machine.
+/// How commands are run: inside bubblewrap, or (only when the analyst
+/// passed `--no-sandbox`) directly, in a private folder on a tmpfs.
+#[derive(Debug, Clone)]
+enum Mode {
+    Bwrap(PathBuf),
+    Unconfined,
+}
+
+/// A bubblewrap that was seen to start on this machine, or the explicit
+/// choice to run without one ([`Sandbox::unconfined`]).
 #[derive(Debug, Clone)]
 pub struct Sandbox {
-    bwrap: PathBuf,
+    mode: Mode,
 }
 
 const BWRAP_PATHS: &[&str] = &["/usr/bin/bwrap", "/bin/bwrap"];
 
+/// The environment variable naming the bwrap to use instead of the usual
+/// places (tests use it to simulate a machine without bubblewrap).
+pub const BWRAP_ENV: &str = "BARAM_VAULT_BWRAP";
+
+/// Where unconfined runs keep their files: a tmpfs, never a disk.
+const SHM: &str = "/dev/shm";
+
+/// One sandboxed run: a program, its input on stdin and as read-only files
+/// in its working folder, and the files it writes there that come back.
+#[derive(Debug, Clone, Default)]
+pub struct Job<'a> {
+    pub program: &'a str,
+    pub args: Vec<String>,
+    pub stdin: &'a [u8],
+    /// Read-only input files `(name, bytes)` in the working folder; a name
+    /// is one plain component.
+    pub files: Vec<(&'a str, &'a [u8])>,
+    /// Files (relative paths in the working folder) returned after the
+    /// program ends, each `None` when it was not written.
+    pub outputs: Vec<&'a str>,
+    /// Environment variables besides PATH, HOME, TMPDIR and LANG.
+    pub env: Vec<(&'a str, String)>,
+}
+
+impl<'a> Job<'a> {
+    pub fn new(program: &'a str, args: &[&str]) -> Job<'a> {
+        Job {
+            program,
+            args: args.iter().map(|s| s.to_string()).collect(),
+            ..Default::default()
+        }
+    }
+}
+
+fn plain_component(name: &str) -> bool {
+    !name.is_empty()
+        && name != "."
+        && name != ".."
+        && !name.starts_with('.')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+}
+
+fn relative_path(name: &str) -> bool {
+    !name.is_empty() && name.split('/').all(plain_component)
+}
+
+/// The mount type of `path`'s mount point, from /proc/self/mounts.
+fn mount_type(path: &str) -> Option<String> {
+    let m = std::fs::read_to_string("/proc/self/mounts").ok()?;
+    m.lines()
+        .filter_map(|l| {
+            let mut f = l.split(' ');
+            let (_dev, at, ty) = (f.next()?, f.next()?, f.next()?);
+            Some((at.to_string(), ty.to_string()))
+        })
+        .filter(|(at, _)| path == at || path.starts_with(&format!("{}/", at.trim_end_matches('/'))))
+        .max_by_key(|(at, _)| at.len())
+        .map(|(_, ty)| ty)
+}
+
+/// A private folder on /dev/shm, removed when dropped.
+struct ShmDir(PathBuf);
+
+impl ShmDir {
+    fn new() -> io::Result<ShmDir> {
+        match mount_type(SHM).as_deref() {
+            Some("tmpfs") => {}
+            other => {
+                return Err(io::Error::other(format!(
+                    "{SHM} is not a tmpfs here ({}); without the sandbox there is nowhere to put plaintext that is not a disk",
+                    other.unwrap_or("not mounted")
+                )));
+            }
+        }
+        let mut b = [0u8; 8];
+        getrandom::fill(&mut b).map_err(|e| io::Error::other(e.to_string()))?;
+        let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+        let p = Path::new(SHM).join(format!("baram-vault-{hex}"));
+        std::fs::DirBuilder::new()
+            .mode(0o700)
+            .create(&p)
+            .map(|_| ShmDir(p))
+    }
+}
+
+impl Drop for ShmDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+
 impl Sandbox {
-    /// Finds bwrap and starts `true` in the sandbox this module uses.
+    /// Finds bwrap (`$BARAM_VAULT_BWRAP`, else the usual places) and starts
+    /// `true` in the sandbox this module uses.
     pub fn probe() -> Result<Sandbox, Unavailable> {
-        let bwrap = BWRAP_PATHS
-            .iter()
-            .map(PathBuf::from)
-            .find(|p| p.is_file())
-            .ok_or_else(|| Unavailable {
-                why: "bubblewrap (bwrap) is not installed".into(),
-            })?;
-        let sb = Sandbox { bwrap };
+        let bwrap = match std::env::var_os(BWRAP_ENV) {
+            Some(p) => {
+                let p = PathBuf::from(p);
+                if !p.is_file() {
+                    return Err(Unavailable {
+                        why: format!("bubblewrap is not at {} (set by {BWRAP_ENV})", p.display()),
+                    });
+                }
+                p
+            }
+            None => BWRAP_PATHS
+                .iter()
+                .map(PathBuf::from)
+                .find(|p| p.is_file())
+                .ok_or_else(|| Unavailable {
+                    why: "bubblewrap (bwrap) is not installed".into(),
+                })?,
+        };
+        let sb = Sandbox {
+            mode: Mode::Bwrap(bwrap),
+        };
         let limits = Limits {
             wall: Duration::from_secs(20),
             memory: 1 << 30,
             output: 1 << 16,
+            tmpfs: 1 << 20,
         };
         match sb.run("true", &[], &[], &limits) {
             Ok(o) if o.success() => Ok(sb),
@@ -127,8 +258,23 @@ impl Sandbox {
         }
     }
 
+    /// No sandbox, as the analyst chose with `--no-sandbox`: commands run
+    /// directly, with the same environment, limits and process-group kill,
+    /// in a private folder on /dev/shm (a tmpfs; refused when it is not one)
+    /// that is removed after each run. They can see the host and the network.
+    pub fn unconfined() -> Sandbox {
+        Sandbox {
+            mode: Mode::Unconfined,
+        }
+    }
+
+    /// True inside bubblewrap.
+    pub fn is_confined(&self) -> bool {
+        matches!(self.mode, Mode::Bwrap(_))
+    }
+
     /// The bwrap arguments up to (not including) the command.
-    fn args(&self) -> Vec<String> {
+    fn args(&self, limits: &Limits) -> Vec<String> {
         let mut a: Vec<String> = [
             "--unshare-all",
             "--die-with-parent",
@@ -141,6 +287,9 @@ impl Sandbox {
             "/usr/bin:/bin",
             "--setenv",
             "HOME",
+            "/tmp",
+            "--setenv",
+            "TMPDIR",
             "/tmp",
             "--setenv",
             "LANG",
@@ -168,26 +317,26 @@ impl Sandbox {
                 Err(_) => {}
             }
         }
-        for d in ["/etc/fonts", "/etc/alternatives", "/etc/ld.so.cache"] {
+        for d in [
+            "/etc/fonts",
+            "/etc/alternatives",
+            "/etc/ld.so.cache",
+            "/etc/libreoffice",
+        ] {
             a.push("--ro-bind-try".into());
             a.push(d.into());
             a.push(d.into());
         }
         a.extend(
-            [
-                "--proc",
-                "/proc",
-                "--dev",
-                "/dev",
-                "--tmpfs",
-                "/tmp",
-                "--remount-ro",
-                "/",
-                "--chdir",
-                "/tmp",
-            ]
-            .iter()
-            .map(|s| s.to_string()),
+            ["--proc", "/proc", "--dev", "/dev", "--size"]
+                .iter()
+                .map(|s| s.to_string()),
+        );
+        a.push(limits.tmpfs.to_string());
+        a.extend(
+            ["--tmpfs", "/tmp", "--remount-ro", "/", "--chdir", "/tmp"]
+                .iter()
+                .map(|s| s.to_string()),
         );
         a
     }
@@ -201,7 +350,9 @@ impl Sandbox {
         input: &[u8],
         limits: &Limits,
     ) -> Result<Output, SandboxError> {
-        self.run_inner(cmd, args, input, None, limits)
+        let mut j = Job::new(cmd, args);
+        j.stdin = input;
+        self.run_job(&j, limits)
     }
 
     /// Like [`Sandbox::run`] with the input as a read-only file
@@ -216,164 +367,318 @@ impl Sandbox {
         data: &[u8],
         limits: &Limits,
     ) -> Result<Output, SandboxError> {
-        if name.is_empty() || name.contains('/') || name.starts_with('.') {
-            return Err(SandboxError::Io(io::Error::other(
-                "internal: a sandbox file name is one plain component",
-            )));
-        }
-        self.run_inner(cmd, args, &[], Some((name, data)), limits)
+        let mut j = Job::new(cmd, args);
+        j.files = vec![(name, data)];
+        self.run_job(&j, limits)
     }
 
-    fn run_inner(
-        &self,
-        cmd: &str,
-        args: &[&str],
-        input: &[u8],
-        file: Option<(&str, &[u8])>,
-        limits: &Limits,
-    ) -> Result<Output, SandboxError> {
-        let mut c = Command::new(&self.bwrap);
-        c.args(self.args());
-        // The file's pipe: both ends close-on-exec; the child clears the flag
-        // on the read end only, so bwrap sees EOF when our writer is done.
-        let mut pipe_fds: Option<[libc::c_int; 2]> = None;
-        if let Some((name, _)) = file {
-            let mut fds = [0 as libc::c_int; 2];
-            // SAFETY: pipe2 writes two fds into the array.
-            if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
-                return Err(SandboxError::Spawn(io::Error::last_os_error()));
+    /// Runs a [`Job`] within `limits`. In bubblewrap the working folder is
+    /// the sandbox's private tmpfs `/tmp`: input files are copied into it
+    /// by bwrap from pipes, and outputs come back through pipes (a wrapper
+    /// shell writes each to its own descriptor once the program has ended),
+    /// so nothing touches the host's file system. Unconfined, the working
+    /// folder is a fresh private folder on /dev/shm, removed afterwards.
+    pub fn run_job(&self, job: &Job, limits: &Limits) -> Result<Output, SandboxError> {
+        let internal = |m: &str| SandboxError::Io(io::Error::other(format!("internal: {m}")));
+        for (name, _) in &job.files {
+            if !plain_component(name) {
+                return Err(internal("a sandbox input file name is one plain component"));
             }
-            c.args(["--perms", "0444", "--ro-bind-data"])
-                .arg(fds[0].to_string())
-                .arg(format!("/tmp/{name}"));
-            pipe_fds = Some(fds);
         }
-        let read_fd = pipe_fds.map(|f| f[0]);
-        c.arg("--")
-            .arg(cmd)
-            .args(args)
-            .env_clear()
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mem = limits.memory;
-        // SAFETY: only async-signal-safe calls (setpgid, setrlimit) between
-        // fork and exec.
-        unsafe {
-            c.pre_exec(move || {
-                if let Some(fd) = read_fd
-                    && libc::fcntl(fd, libc::F_SETFD, 0) != 0
-                {
-                    return Err(io::Error::last_os_error());
-                }
-                // Its own process group, so a timeout kills everything in it.
-                if libc::setpgid(0, 0) != 0 {
-                    return Err(io::Error::last_os_error());
-                }
-                let as_lim = libc::rlimit {
-                    rlim_cur: mem as libc::rlim_t,
-                    rlim_max: mem as libc::rlim_t,
-                };
-                if libc::setrlimit(libc::RLIMIT_AS, &as_lim) != 0 {
-                    return Err(io::Error::last_os_error());
-                }
-                let core = libc::rlimit {
-                    rlim_cur: 0,
-                    rlim_max: 0,
-                };
-                if libc::setrlimit(libc::RLIMIT_CORE, &core) != 0 {
-                    return Err(io::Error::last_os_error());
-                }
-                Ok(())
+        for name in &job.outputs {
+            if !relative_path(name) {
+                return Err(internal("a sandbox output is a plain relative path"));
+            }
+        }
+        match &self.mode {
+            Mode::Bwrap(bwrap) => self.run_bwrap(bwrap, job, limits),
+            Mode::Unconfined => run_unconfined(job, limits),
+        }
+    }
+
+    fn run_bwrap(&self, bwrap: &Path, job: &Job, limits: &Limits) -> Result<Output, SandboxError> {
+        let mut c = Command::new(bwrap);
+        c.args(self.args(limits));
+        for (k, v) in &job.env {
+            c.args(["--setenv", k, v]);
+        }
+        let n_out = job.outputs.len();
+        // Child descriptors: outputs at 3.., input files after them.
+        let mut moves: Vec<(RawFd, RawFd)> = Vec::new();
+        let mut out_readers = Vec::new();
+        let mut out_writers = Vec::new();
+        for i in 0..n_out {
+            let (r, w) = io::pipe().map_err(SandboxError::Spawn)?;
+            moves.push((w.as_raw_fd(), 3 + i as RawFd));
+            out_readers.push(r);
+            out_writers.push(w);
+        }
+        let mut in_readers = Vec::new();
+        let mut in_writers = Vec::new();
+        for (j, (name, _)) in job.files.iter().enumerate() {
+            let (r, w) = io::pipe().map_err(SandboxError::Spawn)?;
+            let target = 3 + (n_out + j) as RawFd;
+            moves.push((r.as_raw_fd(), target));
+            c.args(["--perms", "0444", "--ro-bind-data"])
+                .arg(target.to_string())
+                .arg(format!("/tmp/{name}"));
+            in_readers.push(r);
+            in_writers.push(w);
+        }
+        c.arg("--");
+        if n_out == 0 {
+            c.arg(job.program).args(&job.args);
+        } else {
+            // The program runs without the output descriptors; then each
+            // output is sent on its own: "1" and the bytes, or "0".
+            let close: String = (0..n_out).map(|i| format!(" {}>&-", 3 + i)).collect();
+            let mut script = format!("\"$@\"{close}; rc=$?; ");
+            for (i, name) in job.outputs.iter().enumerate() {
+                script.push_str(&format!(
+                    "if [ -f '{name}' ]; then printf 1; cat '{name}'; else printf 0; fi >&{}; ",
+                    3 + i
+                ));
+            }
+            script.push_str("exit $rc");
+            c.args(["/bin/sh", "-c", &script, "sh", job.program])
+                .args(&job.args);
+        }
+        c.env_clear();
+        let spawned = spawn_limited(&mut c, limits, moves);
+        // Our copies of the child's ends go now, so EOFs arrive.
+        drop(in_readers);
+        drop(out_writers);
+        let mut child = spawned.map_err(SandboxError::Spawn)?;
+        let feeders: Vec<_> = in_writers
+            .into_iter()
+            .zip(job.files.iter())
+            .map(|(mut w, (_, data))| {
+                let data = zeroize::Zeroizing::new(data.to_vec());
+                std::thread::spawn(move || {
+                    let _ = w.write_all(&data);
+                })
+            })
+            .collect();
+        let over = Arc::new(AtomicBool::new(false));
+        let out_threads: Vec<_> = out_readers
+            .into_iter()
+            .map(|r| capped_reader(Box::new(r), limits.output, over.clone()))
+            .collect();
+        let r = supervise(&mut child, job.stdin, limits, &over);
+        for f in feeders {
+            let _ = f.join();
+        }
+        let (status, stdout, stderr) = r?;
+        let mut files = Vec::new();
+        for t in out_threads {
+            let v = join_reader(t)?;
+            files.push(match v.split_first() {
+                Some((b'1', rest)) => Some(rest.to_vec()),
+                _ => None,
             });
         }
-        let spawned = c.spawn();
-        let file_writer = match (pipe_fds, file) {
-            (Some(fds), Some((_, data))) => {
-                // SAFETY: fds[0] is ours and no longer needed here (the child
-                // has its copy); fds[1] becomes owned by the File.
-                unsafe { libc::close(fds[0]) };
-                let mut w =
-                    unsafe { <std::fs::File as std::os::fd::FromRawFd>::from_raw_fd(fds[1]) };
-                let data = zeroize::Zeroizing::new(data.to_vec());
-                Some(std::thread::spawn(move || {
-                    let _ = w.write_all(&data);
-                }))
-            }
-            _ => None,
-        };
-        let mut child = spawned.map_err(SandboxError::Spawn)?;
-        let pid = child.id() as libc::pid_t;
-        let over = Arc::new(AtomicBool::new(false));
-        let mut stdin = child.stdin.take().expect("piped");
-        let input = zeroize::Zeroizing::new(input.to_vec());
-        let writer = std::thread::spawn(move || {
-            // A command that does not read its input closes the pipe: fine.
-            let _ = stdin.write_all(&input);
-        });
-        let cap = limits.output;
-        let reader = |r: Box<dyn Read + Send>, over: Arc<AtomicBool>| {
-            std::thread::spawn(move || -> io::Result<Vec<u8>> {
-                let mut v = Vec::new();
-                r.take(cap as u64 + 1).read_to_end(&mut v)?;
-                if v.len() > cap {
-                    over.store(true, Ordering::SeqCst);
-                    v.truncate(cap);
-                }
-                Ok(v)
-            })
-        };
-        let out_t = reader(Box::new(child.stdout.take().expect("piped")), over.clone());
-        let err_t = reader(Box::new(child.stderr.take().expect("piped")), over.clone());
-        let start = Instant::now();
-        let kill = |child: &mut std::process::Child| {
-            // SAFETY: kill(2) on our child's process group.
-            unsafe {
-                libc::kill(-pid, libc::SIGKILL);
-            }
-            let _ = child.kill();
-            let _ = child.wait();
-        };
-        let status = loop {
-            if let Some(s) = child.try_wait().map_err(SandboxError::Io)? {
-                break s;
-            }
-            if over.load(Ordering::SeqCst) {
-                kill(&mut child);
-                return Err(SandboxError::OutputTooLarge(cap));
-            }
-            if start.elapsed() >= limits.wall {
-                kill(&mut child);
-                return Err(SandboxError::Timeout(limits.wall));
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        };
-        // Anything left in the group (bwrap is gone) goes with it.
-        // SAFETY: kill(2) on our child's former process group.
-        unsafe {
-            libc::kill(-pid, libc::SIGKILL);
-        }
-        let _ = writer.join();
-        if let Some(t) = file_writer {
-            let _ = t.join();
-        }
-        let stdout = out_t
-            .join()
-            .map_err(|_| SandboxError::Io(io::Error::other("reader panicked")))?
-            .map_err(SandboxError::Io)?;
-        let stderr = err_t
-            .join()
-            .map_err(|_| SandboxError::Io(io::Error::other("reader panicked")))?
-            .map_err(SandboxError::Io)?;
         if over.load(Ordering::SeqCst) {
-            return Err(SandboxError::OutputTooLarge(cap));
+            return Err(SandboxError::OutputTooLarge(limits.output));
         }
         Ok(Output {
             status,
             stdout,
             stderr,
+            files,
         })
     }
+}
+
+fn run_unconfined(job: &Job, limits: &Limits) -> Result<Output, SandboxError> {
+    let dir = ShmDir::new().map_err(SandboxError::Spawn)?;
+    for (name, data) in &job.files {
+        let p = dir.0.join(name);
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o400)
+            .open(&p)
+            .and_then(|mut f| f.write_all(data))
+            .map_err(SandboxError::Spawn)?;
+    }
+    let mut c = Command::new(job.program);
+    c.args(&job.args)
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("HOME", &dir.0)
+        .env("TMPDIR", &dir.0)
+        .env("LANG", "C.UTF-8")
+        .current_dir(&dir.0);
+    for (k, v) in &job.env {
+        c.env(k, v);
+    }
+    let mut child = spawn_limited(&mut c, limits, Vec::new()).map_err(SandboxError::Spawn)?;
+    let over = Arc::new(AtomicBool::new(false));
+    let (status, stdout, stderr) = supervise(&mut child, job.stdin, limits, &over)?;
+    let mut files = Vec::new();
+    for name in &job.outputs {
+        let p = dir.0.join(name);
+        files.push(match std::fs::File::open(&p) {
+            Ok(f) => {
+                let mut v = Vec::new();
+                f.take(limits.output as u64 + 1)
+                    .read_to_end(&mut v)
+                    .map_err(SandboxError::Io)?;
+                if v.len() > limits.output {
+                    return Err(SandboxError::OutputTooLarge(limits.output));
+                }
+                Some(v)
+            }
+            Err(_) => None,
+        });
+    }
+    Ok(Output {
+        status,
+        stdout,
+        stderr,
+        files,
+    })
+}
+
+/// Spawns `c` in its own process group with the memory and core limits,
+/// and the descriptors `moves` (from, to) placed for it.
+fn spawn_limited(
+    c: &mut Command,
+    limits: &Limits,
+    moves: Vec<(RawFd, RawFd)>,
+) -> io::Result<std::process::Child> {
+    c.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mem = limits.memory;
+    // SAFETY: only async-signal-safe calls (fcntl, dup2, setpgid, setrlimit)
+    // between fork and exec, on memory allocated before the fork.
+    unsafe {
+        c.pre_exec(move || {
+            // First out of the way of every target (the sources are
+            // close-on-exec copies), then into place (dup2 clears the flag).
+            let mut high = [0 as RawFd; 64];
+            if moves.len() > high.len() {
+                return Err(io::Error::other("too many descriptors"));
+            }
+            for (i, (from, _)) in moves.iter().enumerate() {
+                let h = libc::fcntl(*from, libc::F_DUPFD_CLOEXEC, 100);
+                if h < 0 {
+                    return Err(io::Error::last_os_error());
+                }
+                high[i] = h;
+            }
+            for (i, (_, to)) in moves.iter().enumerate() {
+                if libc::dup2(high[i], *to) < 0 {
+                    return Err(io::Error::last_os_error());
+                }
+            }
+            // Its own process group, so a timeout kills everything in it.
+            if libc::setpgid(0, 0) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            let as_lim = libc::rlimit {
+                rlim_cur: mem as libc::rlim_t,
+                rlim_max: mem as libc::rlim_t,
+            };
+            if libc::setrlimit(libc::RLIMIT_AS, &as_lim) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            let core = libc::rlimit {
+                rlim_cur: 0,
+                rlim_max: 0,
+            };
+            if libc::setrlimit(libc::RLIMIT_CORE, &core) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    c.spawn()
+}
+
+type Reader = std::thread::JoinHandle<io::Result<Vec<u8>>>;
+
+fn capped_reader(r: Box<dyn Read + Send>, cap: usize, over: Arc<AtomicBool>) -> Reader {
+    std::thread::spawn(move || -> io::Result<Vec<u8>> {
+        let mut v = Vec::new();
+        r.take(cap as u64 + 2).read_to_end(&mut v)?;
+        // +1 for an output's header byte.
+        if v.len() > cap + 1 {
+            over.store(true, Ordering::SeqCst);
+            v.truncate(cap);
+        }
+        Ok(v)
+    })
+}
+
+fn join_reader(t: Reader) -> Result<Vec<u8>, SandboxError> {
+    t.join()
+        .map_err(|_| SandboxError::Io(io::Error::other("reader panicked")))?
+        .map_err(SandboxError::Io)
+}
+
+/// Feeds stdin, collects stdout and stderr, and kills the process group at
+/// the time limit or when an output is over its cap.
+fn supervise(
+    child: &mut std::process::Child,
+    input: &[u8],
+    limits: &Limits,
+    over: &Arc<AtomicBool>,
+) -> Result<(ExitStatus, Vec<u8>, Vec<u8>), SandboxError> {
+    let pid = child.id() as libc::pid_t;
+    let mut stdin = child.stdin.take().expect("piped");
+    let input = zeroize::Zeroizing::new(input.to_vec());
+    let writer = std::thread::spawn(move || {
+        // A command that does not read its input closes the pipe: fine.
+        let _ = stdin.write_all(&input);
+    });
+    let cap = limits.output;
+    let out_t = capped_reader(
+        Box::new(child.stdout.take().expect("piped")),
+        cap,
+        over.clone(),
+    );
+    let err_t = capped_reader(
+        Box::new(child.stderr.take().expect("piped")),
+        cap,
+        over.clone(),
+    );
+    let start = Instant::now();
+    let kill = |child: &mut std::process::Child| {
+        // SAFETY: kill(2) on our child's process group.
+        unsafe {
+            libc::kill(-pid, libc::SIGKILL);
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+    };
+    let status = loop {
+        if let Some(s) = child.try_wait().map_err(SandboxError::Io)? {
+            break s;
+        }
+        if over.load(Ordering::SeqCst) {
+            kill(child);
+            return Err(SandboxError::OutputTooLarge(cap));
+        }
+        if start.elapsed() >= limits.wall {
+            kill(child);
+            return Err(SandboxError::Timeout(limits.wall));
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    // Anything left in the group (the program is gone) goes with it.
+    // SAFETY: kill(2) on our child's former process group.
+    unsafe {
+        libc::kill(-pid, libc::SIGKILL);
+    }
+    let _ = writer.join();
+    let stdout = join_reader(out_t)?;
+    let stderr = join_reader(err_t)?;
+    if over.load(Ordering::SeqCst) {
+        return Err(SandboxError::OutputTooLarge(cap));
+    }
+    Ok((status, stdout, stderr))
 }
 
 #[cfg(test)]

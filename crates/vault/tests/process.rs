@@ -137,7 +137,7 @@ fn findings_safe_images_text_and_nothing_in_clear() {
     let rep = v.process(&keys, &Options::default(), &|_, _| {}).unwrap();
     assert_eq!(
         (rep.processed, rep.quarantined, rep.unhandled),
-        (4, 0, 1),
+        (5, 0, 0),
         "{rep:#?}"
     );
 
@@ -218,23 +218,31 @@ fn findings_safe_images_text_and_nothing_in_clear() {
         "{groups:?}"
     );
 
-    // The DOCX: its authors recorded, and clearly not handled yet.
+    // The DOCX: its authors recorded, rendered to a safe PDF (not a safe image).
     let d = v
         .process_report(&keys, &ids["report.docx"])
         .unwrap()
         .unwrap();
-    assert_eq!(d.status, Status::Unhandled);
-    assert!(
-        d.reason.as_deref().unwrap().contains("not converted yet"),
-        "{:?}",
-        d.reason
-    );
+    assert_eq!(d.status, Status::Processed, "{d:#?}");
     assert!(has(&d, "person", "KimCheolsu"), "{:#?}", d.findings);
+    assert_eq!(d.sandbox.as_deref(), Some("bwrap"));
     assert!(
         v.derivative(&keys, &ids["report.docx"], "safe-image")
             .unwrap()
             .is_none()
     );
+    let safe_pdf = v
+        .derivative(&keys, &ids["report.docx"], "safe-pdf")
+        .unwrap()
+        .unwrap();
+    assert!(safe_pdf.starts_with(b"%PDF-"));
+    for p in &planted {
+        assert!(
+            memchr::memmem::find(&safe_pdf, p).is_none(),
+            "{}",
+            String::from_utf8_lossy(p)
+        );
+    }
 
     // Text for the search index.
     let tx = v

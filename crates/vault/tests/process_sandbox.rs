@@ -16,6 +16,7 @@ fn limits() -> Limits {
         wall: Duration::from_secs(20),
         memory: 1 << 30,
         output: 1 << 20,
+        tmpfs: 64 << 20,
     }
 }
 
@@ -189,4 +190,107 @@ fn input_as_a_read_only_file_in_the_sandbox() {
         sb.run_with_file("/bin/true", &[], "../x", &data, &limits())
             .is_err()
     );
+}
+
+#[test]
+fn several_inputs_and_outputs_through_pipes() {
+    use baram_vault::sandbox::Job;
+    let big: Vec<u8> = (0..2_000_000u32).map(|i| (i % 253) as u8).collect();
+    let mut j = Job::new(
+        "/bin/sh",
+        &[
+            "-c",
+            "mkdir out && cat a.txt b.bin > out/joined && tr a-z A-Z < a.txt > up.txt && echo done",
+        ],
+    );
+    j.files = vec![("a.txt", b"hello"), ("b.bin", &big)];
+    j.outputs = vec!["out/joined", "up.txt", "never-written"];
+    let l = Limits {
+        output: 4 << 20,
+        ..limits()
+    };
+    for sb in [sandbox(), Sandbox::unconfined()] {
+        let o = sb.run_job(&j, &l).unwrap();
+        assert!(o.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        assert_eq!(o.stdout, b"done\n");
+        let joined = o.files[0].as_ref().unwrap();
+        assert_eq!(&joined[..5], b"hello");
+        assert_eq!(&joined[5..], &big[..]);
+        assert_eq!(o.files[1].as_deref(), Some(&b"HELLO"[..]));
+        assert_eq!(o.files[2], None);
+    }
+    // The program itself cannot write into the output channels.
+    let mut j = Job::new("/bin/sh", &["-c", "echo forged >&3; echo x > f"]);
+    j.outputs = vec!["f"];
+    let o = sandbox().run_job(&j, &limits()).unwrap();
+    assert_eq!(o.files[0].as_deref(), Some(&b"x\n"[..]));
+    // Over the cap, an output file stops the run.
+    let mut j = Job::new("/bin/sh", &["-c", "head -c 3000 /dev/zero > f"]);
+    j.outputs = vec!["f"];
+    let small = Limits {
+        output: 1000,
+        ..limits()
+    };
+    for sb in [sandbox(), Sandbox::unconfined()] {
+        let r = sb.run_job(&j, &small);
+        assert!(
+            matches!(r, Err(SandboxError::OutputTooLarge(1000))),
+            "{r:?}"
+        );
+    }
+}
+
+#[test]
+fn the_private_tmp_has_a_size_limit() {
+    let sb = sandbox();
+    let l = Limits {
+        tmpfs: 4 << 20,
+        ..limits()
+    };
+    let o = sb
+        .run(
+            "/bin/sh",
+            &["-c", "head -c 8000000 /dev/zero > /tmp/fill && echo FILLED"],
+            &[],
+            &l,
+        )
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&o.stdout).contains("FILLED"));
+}
+
+#[test]
+fn unconfined_runs_use_a_tmpfs_folder_and_remove_it() {
+    let shm_before: Vec<_> = std::fs::read_dir("/dev/shm")
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    let sb = Sandbox::unconfined();
+    assert!(!sb.is_confined());
+    let o = sb
+        .run_with_file(
+            "/bin/sh",
+            &["-c", "pwd; echo $TMPDIR; cat in"],
+            "in",
+            b"x",
+            &limits(),
+        )
+        .unwrap();
+    let s = String::from_utf8_lossy(&o.stdout);
+    let mut l = s.lines();
+    let pwd = l.next().unwrap().to_string();
+    assert!(pwd.starts_with("/dev/shm/baram-vault-"), "{s}");
+    assert_eq!(l.next().unwrap(), pwd);
+    assert_eq!(l.next().unwrap(), "x");
+    assert!(
+        !std::path::Path::new(&pwd).exists(),
+        "{pwd} was left behind"
+    );
+    let shm_after: Vec<_> = std::fs::read_dir("/dev/shm")
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .filter(|n| n.to_string_lossy().starts_with("baram-vault-") && !shm_before.contains(n))
+        .collect();
+    assert!(shm_after.is_empty() || shm_after.len() < 3, "{shm_after:?}");
 }

@@ -1,0 +1,174 @@
+//! Videos made safe with ffmpeg in the sandbox: a remux without metadata
+//! (`-map 0:v -map 0:a? -map_metadata -1 -map_chapters -1 -c copy`,
+//! bitexact flags as the drop crate uses them, one thread) that the
+//! sanitizer then cleans and must find clean, and a poster frame whose
+//! pixels the caller re-encodes. The Matroska remux the sanitizer itself
+//! needs runs in the sandbox too ([`remux_hook`]).
+
+use crate::ocr::last_line;
+use crate::sandbox::{Job, Limits, Sandbox, SandboxError};
+use baram_sanitize::Format;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+/// What the video step found, for the encrypted report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VideoFacts {
+    /// The container of the safe copy ("mp4", "matroska", "webm", "avi").
+    pub container: String,
+    /// What the sanitizer still removed from ffmpeg's remux.
+    pub remux_findings: Vec<String>,
+    /// The poster frame's size and perceptual hash, when one was made.
+    pub poster: Option<crate::process::ImageFacts>,
+    /// Why there is no poster frame.
+    pub poster_error: Option<String>,
+}
+
+/// (input file name, ffmpeg muxer, output file name) for a video format.
+pub fn container(
+    format: Format,
+    data: &[u8],
+) -> Option<(&'static str, &'static str, &'static str)> {
+    match format {
+        Format::Mp4 => Some(("in.mp4", "mp4", "out.mp4")),
+        Format::Avi => Some(("in.avi", "avi", "out.avi")),
+        Format::Mkv => {
+            let head = &data[..data.len().min(64)];
+            if head.windows(4).any(|w| w == b"webm") {
+                Some(("in.webm", "webm", "out.webm"))
+            } else {
+                Some(("in.mkv", "matroska", "out.mkv"))
+            }
+        }
+        _ => None,
+    }
+}
+
+fn ffmpeg_err(step: &str, e: SandboxError) -> String {
+    match e {
+        SandboxError::Timeout(t) => format!("ffmpeg ({step}) did not finish within {t:?}: killed"),
+        e => format!("ffmpeg ({step}): {e}"),
+    }
+}
+
+/// Remuxes the video's streams into a new file of the same container,
+/// without metadata or chapters.
+pub fn remux(
+    sb: &Sandbox,
+    data: &[u8],
+    format: Format,
+    limits: &Limits,
+) -> Result<Vec<u8>, String> {
+    let (inp, muxer, out) =
+        container(format, data).ok_or_else(|| format!("{} is not a video", format.name()))?;
+    let args = [
+        "-nostdin",
+        "-v",
+        "error",
+        "-threads",
+        "1",
+        "-fflags",
+        "+bitexact",
+        "-i",
+        inp,
+        "-map",
+        "0:v",
+        "-map",
+        "0:a?",
+        "-map_metadata",
+        "-1",
+        "-map_chapters",
+        "-1",
+        "-sn",
+        "-dn",
+        "-c",
+        "copy",
+        "-flags:v",
+        "+bitexact",
+        "-flags:a",
+        "+bitexact",
+        "-fflags",
+        "+bitexact",
+        "-threads",
+        "1",
+        "-f",
+        muxer,
+        out,
+    ];
+    let mut j = Job::new("ffmpeg", &args);
+    j.files = vec![(inp, data)];
+    j.outputs = vec![out];
+    let o = sb.run_job(&j, limits).map_err(|e| ffmpeg_err("remux", e))?;
+    if !o.success() {
+        return Err(format!(
+            "ffmpeg could not remux it: {}",
+            last_line(&o.stderr)
+        ));
+    }
+    o.files
+        .into_iter()
+        .next()
+        .flatten()
+        .filter(|f| !f.is_empty())
+        .ok_or_else(|| "ffmpeg wrote no remuxed file".to_string())
+}
+
+/// One frame as a PNG: the frame at one second, or the first one.
+pub fn poster(
+    sb: &Sandbox,
+    data: &[u8],
+    format: Format,
+    limits: &Limits,
+) -> Result<Vec<u8>, String> {
+    let (inp, _, _) =
+        container(format, data).ok_or_else(|| format!("{} is not a video", format.name()))?;
+    let grab = |ss: &str| {
+        format!(
+            "ffmpeg -nostdin -v error -threads 1 {ss} -i {inp} -map 0:v:0 -frames:v 1 -an -sn -dn -f image2 -c:v png -y poster.png"
+        )
+    };
+    let script = format!("{} ; [ -s poster.png ] || {}", grab("-ss 1"), grab(""));
+    let mut j = Job::new("/bin/sh", &["-c", &script]);
+    j.files = vec![(inp, data)];
+    j.outputs = vec!["poster.png"];
+    let o = sb
+        .run_job(&j, limits)
+        .map_err(|e| ffmpeg_err("poster frame", e))?;
+    match o.files.into_iter().next().flatten() {
+        Some(p) if !p.is_empty() => Ok(p),
+        _ => Err(format!(
+            "ffmpeg gave no poster frame: {}",
+            last_line(&o.stderr)
+        )),
+    }
+}
+
+/// The sanitizer's Matroska remux, run by ffmpeg in the sandbox.
+pub fn remux_hook(sb: &Sandbox, limits: &Limits) -> baram_sanitize::Remux {
+    let (sb, limits) = (sb.clone(), limits.clone());
+    baram_sanitize::Remux(Arc::new(move |data: &[u8], webm: bool| {
+        let (inp, out) = ("in.mkv", if webm { "out.webm" } else { "out.mkv" });
+        let args = baram_sanitize::mkv_remux_args(inp, out, webm);
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        let mut j = Job::new("ffmpeg", &refs);
+        j.files = vec![(inp, data)];
+        j.outputs = vec![out];
+        let o = sb
+            .run_job(&j, &limits)
+            .map_err(|e| ffmpeg_err("remux", e))?;
+        let msg = String::from_utf8_lossy(&o.stderr)
+            .trim()
+            .chars()
+            .take(500)
+            .collect::<String>();
+        // As the sanitizer's own remux: any message at all is a refusal.
+        if !o.success() || !msg.is_empty() {
+            return Err(format!("failed to remux the file ({}): {msg}", o.status));
+        }
+        o.files
+            .into_iter()
+            .next()
+            .flatten()
+            .ok_or_else(|| "no output file".to_string())
+    }))
+}
