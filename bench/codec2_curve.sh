@@ -83,10 +83,10 @@ for mode in $MODES; do
       frames_hex "$p" "$T/out.bin" | sort -u > "$T/out.hex"
       got=$(comm -12 "$T/in.hex" "$T/out.hex" | wc -l | tr -d ' ')
       awk -v m="$mode" -v pr="$profile" -v s="$s" -v n="$n" -v g="$got" \
-        -v p="$p" -v t="$secs" -v o="${off:-0}" -v r="${rxf:-0}" 'BEGIN {
+        -v p="$p" -v t="$secs" -v o="${off:-0}" -v r="${rxf:-0}" -v sd="$SEED" 'BEGIN {
         printf "{\"peer\":\"codec2\",\"mode\":\"%s\",\"profile\":\"%s\",\"snr_db\":%s,", m, pr, s
         printf "\"frames\":%d,\"decoded\":%d,\"fer\":%.4f,\"goodput_bps\":%.2f,\"seconds\":%s,", n, g, 1 - g / n, g * p * 8 / t, t
-        printf "\"payload_bytes\":%d,\"rx_frames\":%d,\"snr_offset_db\":%s}\n", p, r, o
+        printf "\"payload_bytes\":%d,\"rx_frames\":%d,\"snr_offset_db\":%s,\"seed\":%s}\n", p, r, o, sd
       }'
     done
   done

@@ -44,8 +44,8 @@ pub struct EncodeArgs {
     /// The output WAV.
     #[arg(short, long)]
     output: PathBuf,
-    /// robust (poor channels, about 160 b/s), normal (about 1.4 kb/s), fast
-    /// (good channels, about 2.6 kb/s).
+    /// robust (157 b/s; CCIR Poor at -5 dB), sturdy (311 b/s), steady
+    /// (608 b/s), normal (1.5 kb/s), fast (2.7 kb/s; good channels).
     #[arg(long, default_value = "normal", value_parser = parse_mode)]
     mode: Mode,
     /// Length of the recording in minutes (default: one round of the
@@ -74,7 +74,8 @@ pub struct DecodeArgs {
 }
 
 fn parse_mode(s: &str) -> Result<Mode, String> {
-    Mode::from_name(s).ok_or_else(|| format!("unknown mode {s:?}: robust, normal or fast"))
+    Mode::from_name(s)
+        .ok_or_else(|| format!("unknown mode {s:?}: robust, sturdy, steady, normal or fast"))
 }
 
 #[derive(Args, Debug)]

@@ -26,7 +26,7 @@ fn main() {
         eprintln!("usage: modem_curve MODE PROFILE FRAMES SNR...");
         std::process::exit(2);
     }
-    let mode = Mode::from_name(&args[0]).expect("mode: robust, normal or fast");
+    let mode = Mode::from_name(&args[0]).expect("mode: robust, sturdy, steady, normal or fast");
     let profile: Profile = args[1].parse().expect("profile");
     let frames: usize = args[2].parse().expect("frames");
     let seed = env_f("SEED", 1.0) as u64;

@@ -39,11 +39,13 @@
 //! mode. Soft decisions: `LLR = 2√2·Re(conj(H)·y)/σ²` per bit, σ² measured on
 //! the pilot rows; the copies of a repeated cell add up.
 //!
-//! | mode | code | repeat | pilot every | frame | payload |
-//! |---|---|---|---|---|---|
-//! | robust | 1/5 (k = 3240) | 4 | 3 symbols | 19.7 s | 401 B |
-//! | normal | 4/9 (k = 7200) | 1 | 4 symbols | 4.95 s | 896 B |
-//! | fast | 7/9 (k = 12600) | 1 | 6 symbols | 4.63 s | 1571 B |
+//! | mode | code | repeat | pilot every | smoothing | frame | payload |
+//! |---|---|---|---|---|---|---|
+//! | robust | 1/5 (k = 3240) | 4 | 3 symbols | 5 carriers | 20.4 s | 401 B |
+//! | sturdy | 1/5 | 2 | 3 | 5 | 10.3 s | 401 B |
+//! | steady | 1/5 | 1 | 3 | 5 | 5.3 s | 401 B |
+//! | normal | 4/9 (k = 7200) | 1 | 6 | 5 | 4.6 s | 896 B |
+//! | fast | 7/9 (k = 12600) | 1 | 6 | 5 | 4.6 s | 1571 B |
 //!
 //! (Figures of each mode: [`Mode::frame_seconds`], [`Mode::payload_len`];
 //! measured thresholds are in `bench/RESULTS.md`.)
@@ -98,6 +100,10 @@ const MAX_CLOCK: f64 = 5e-4;
 pub enum Mode {
     /// For poor channels and low SNR (decodes on CCIR Poor at -5 dB).
     Robust,
+    /// Between robust and steady: the robust code with two copies.
+    Sturdy,
+    /// The robust code without copies: for fair channels around 0 dB.
+    Steady,
     /// The default.
     Normal,
     /// Good channels, 8 dB and up.
@@ -117,7 +123,13 @@ struct Spec {
 }
 
 impl Mode {
-    pub const ALL: [Mode; 3] = [Mode::Robust, Mode::Normal, Mode::Fast];
+    pub const ALL: [Mode; 5] = [
+        Mode::Robust,
+        Mode::Sturdy,
+        Mode::Steady,
+        Mode::Normal,
+        Mode::Fast,
+    ];
 
     fn spec(self) -> Spec {
         match self {
@@ -129,11 +141,27 @@ impl Mode {
                 seed: 0xB1,
                 min_esn0_db: -12.0,
             },
+            Mode::Sturdy => Spec {
+                code: Code::R1_4short,
+                repeat: 2,
+                pilot_every: 3,
+                smooth: 5,
+                seed: 0xB4,
+                min_esn0_db: -9.0,
+            },
+            Mode::Steady => Spec {
+                code: Code::R1_4short,
+                repeat: 1,
+                pilot_every: 3,
+                smooth: 5,
+                seed: 0xB5,
+                min_esn0_db: -7.0,
+            },
             Mode::Normal => Spec {
                 code: Code::R1_2short,
                 repeat: 1,
-                pilot_every: 4,
-                smooth: 3,
+                pilot_every: 6,
+                smooth: 5,
                 seed: 0xB2,
                 min_esn0_db: -5.0,
             },
@@ -141,7 +169,7 @@ impl Mode {
                 code: Code::R4_5short,
                 repeat: 1,
                 pilot_every: 6,
-                smooth: 3,
+                smooth: 5,
                 seed: 0xB3,
                 min_esn0_db: -2.0,
             },
@@ -151,6 +179,8 @@ impl Mode {
     pub fn name(self) -> &'static str {
         match self {
             Mode::Robust => "robust",
+            Mode::Sturdy => "sturdy",
+            Mode::Steady => "steady",
             Mode::Normal => "normal",
             Mode::Fast => "fast",
         }
@@ -690,7 +720,7 @@ impl Demodulator {
                 .iter()
                 .map(|(m, c)| (*m, c[i]))
                 .max_by(|a, b| a.1.total_cmp(&b.1))
-                .expect("three modes");
+                .expect("every mode has a sync");
             if c < SYNC_MIN {
                 continue;
             }
