@@ -41,8 +41,8 @@
 //!
 //! | mode | code | repeat | pilot every | smoothing | frame | payload |
 //! |---|---|---|---|---|---|---|
-//! | robust | 1/5 (k = 3240) | 4 | 3 symbols | 5 carriers | 20.4 s | 401 B |
-//! | sturdy | 1/5 | 2 | 3 | 5 | 10.3 s | 401 B |
+//! | robust | 1/5 (k = 3240) | 4 | 3 symbols | 9 carriers | 20.4 s | 401 B |
+//! | sturdy | 1/5 | 2 | 3 | 7 | 10.3 s | 401 B |
 //! | steady | 1/5 | 1 | 3 | 5 | 5.3 s | 401 B |
 //! | normal | 4/9 (k = 7200) | 1 | 6 | 5 | 4.6 s | 896 B |
 //! | fast | 7/9 (k = 12600) | 1 | 6 | 5 | 4.6 s | 1571 B |
@@ -137,7 +137,7 @@ impl Mode {
                 code: Code::R1_4short,
                 repeat: 4,
                 pilot_every: 3,
-                smooth: 5,
+                smooth: 9,
                 seed: 0xB1,
                 min_esn0_db: -12.0,
             },
@@ -145,7 +145,7 @@ impl Mode {
                 code: Code::R1_4short,
                 repeat: 2,
                 pilot_every: 3,
-                smooth: 5,
+                smooth: 7,
                 seed: 0xB4,
                 min_esn0_db: -9.0,
             },
@@ -649,7 +649,9 @@ impl Demodulator {
 
     /// Fine timing and mode of a candidate by correlation with the syncs.
     fn sync(&self, bb: &[Complex32], start: usize, freq: f64) -> Option<(Candidate, f64)> {
-        const SEARCH: usize = 200;
+        // The autocorrelation's peak is broad (its window slides over the
+        // whole preamble) and noisy at low SNR: look ±400 samples around it.
+        const SEARCH: usize = 400;
         let expect = start + PREAMBLE;
         let lo = expect.saturating_sub(SEARCH);
         let hi = (expect + SEARCH).min(bb.len().saturating_sub(SYM));
@@ -711,7 +713,9 @@ impl Demodulator {
                 acc_sum += f64::from(acc.norm_sqr());
             }
             // Normalised like the sync: a perfect match of each piece gives
-            // a quarter of the energy product per piece.
+            // a quarter of the energy product per piece, so 0..1. (The
+            // preamble is periodic, so this term alone would match as well
+            // at 64-sample steps; the sync term decides between them.)
             sync + 4.0 * acc_sum / (e_pre * e_seg.max(1e-30))
         };
         let mut best: Option<(Mode, usize, f64, f64)> = None;
