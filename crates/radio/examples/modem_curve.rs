@@ -78,7 +78,13 @@ fn main() {
         let esn0: Vec<String> = got
             .frames
             .iter()
-            .map(|(r, _)| format!("{:.1}", r.esn0_db))
+            .map(|(r, _)| {
+                if r.esn0_db.is_finite() {
+                    format!("{:.1}", r.esn0_db)
+                } else {
+                    "null".to_string()
+                }
+            })
             .collect();
         println!(
             "{{\"mode\":\"{mode}\",\"profile\":\"{}\",\"snr_db\":{snr},\"measured_snr_db\":{:.2},\"frames\":{frames},\"detected\":{},\"decoded\":{ok},\"fer\":{fer:.3},\"goodput_bps\":{goodput:.1},\"shannon_bps\":{shannon:.0},\"decode_x_realtime\":{:.1},\"esn0\":[{}]}}",

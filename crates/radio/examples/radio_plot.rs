@@ -11,6 +11,8 @@ use plotters::prelude::*;
 use plotters::style::{FontStyle, register_font};
 use serde_json::Value;
 
+const MODES: [&str; 5] = ["robust", "sturdy", "steady", "normal", "fast"];
+
 struct Point {
     peer: String,
     mode: String,
@@ -61,7 +63,9 @@ fn main() {
     root.fill(&WHITE).unwrap();
     let panels = root.split_evenly((2, 2));
     let colors = [
+        RGBColor(0, 0, 139),
         RGBColor(31, 119, 180),
+        RGBColor(0, 170, 170),
         RGBColor(44, 160, 44),
         RGBColor(214, 39, 40),
     ];
@@ -117,10 +121,7 @@ fn main() {
                 .collect();
             line.sort_by(|a, b| a.0.total_cmp(&b.0));
             let color = if peer == "baram" {
-                colors[["robust", "normal", "fast"]
-                    .iter()
-                    .position(|m| m == mode)
-                    .unwrap_or(0)]
+                colors[MODES.iter().position(|m| m == mode).unwrap_or(0)]
             } else {
                 peer_colors[si % peer_colors.len()]
             };
@@ -170,10 +171,7 @@ fn main() {
                 .collect();
             line.sort_by(|a, b| a.0.total_cmp(&b.0));
             let color = if peer == "baram" {
-                colors[["robust", "normal", "fast"]
-                    .iter()
-                    .position(|m| m == mode)
-                    .unwrap_or(0)]
+                colors[MODES.iter().position(|m| m == mode).unwrap_or(0)]
             } else {
                 peer_colors[si % peer_colors.len()]
             };
