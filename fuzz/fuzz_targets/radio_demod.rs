@@ -32,9 +32,10 @@ fuzz_target!(|data: &[u8]| {
     }
     let gain = f32::from(data[2] >> 1) / 16.0;
     x.iter_mut().for_each(|v| *v *= gain);
+    let len = x.len().max(1);
     for c in data[3..].chunks_exact(4) {
         let at = u32::from_le_bytes([c[0], c[1], c[2], 0]) as usize;
-        if let Some(v) = x.get_mut(at % x.len().max(1)) {
+        if let Some(v) = x.get_mut(at % len) {
             *v = f32::from(c[3] as i8) / 64.0;
         }
     }
