@@ -889,6 +889,17 @@ impl Demodulator {
         // it moves the windows by more than a sample over the frame, again
         // with the corrected clock.
         let Some(mut rows) = self.symbols(bb, c, eps, layout.len()) else {
+            // Cut off by the end of the recording (or its start). Most such
+            // detections near the end are noise that looked like a preamble:
+            // called cut off only if the first pilot rows hold a signal.
+            let head = (spec.pilot_every + 1) * 2 + 1;
+            let esn0 = self
+                .symbols(bb, c, eps, head.min(layout.len()))
+                .map_or(f64::NAN, |r| pilot_esn0(&r, &layout, mode));
+            report.esn0_db = esn0;
+            if esn0.is_nan() || esn0 < spec.min_esn0_db {
+                report.status = FrameStatus::TooWeak;
+            }
             return (report, None);
         };
         let drift = delay_drift(&rows, &layout, mode);
@@ -1063,6 +1074,34 @@ fn fine_freq(
         eprintln!("fine_freq sync={sync} coarse={coarse:.2} f={f:.2}");
     }
     f
+}
+
+/// Es/N0 (dB) measured on the pilot rows among the first `rows.len()`
+/// symbols, smoothed over 5 carriers.
+fn pilot_esn0(rows: &[Vec<Complex32>], layout: &[Option<usize>], mode: Mode) -> f64 {
+    const W: usize = 5;
+    let (mut resid, mut power, mut count) = (0.0f64, 0.0f64, 0usize);
+    for (j, sym) in layout.iter().enumerate().take(rows.len()) {
+        let Some(r) = *sym else { continue };
+        let known = pilot_row(mode, r);
+        let raw: Vec<Complex32> = rows[j]
+            .iter()
+            .zip(&known)
+            .map(|(y, x)| y * x.conj())
+            .collect();
+        for k in W / 2..CARRIERS - W / 2 {
+            let m = raw[k - W / 2..=k + W / 2].iter().sum::<Complex32>() / W as f32;
+            resid += f64::from((raw[k] - m).norm_sqr());
+            power += f64::from(m.norm_sqr());
+            count += 1;
+        }
+    }
+    if count == 0 {
+        return f64::NAN;
+    }
+    let sigma2 = (resid / count as f64 / (1.0 - 1.0 / W as f64)).max(1e-12);
+    let signal = (power / count as f64 - sigma2 / W as f64).max(1e-12);
+    10.0 * (signal / sigma2).log10()
 }
 
 /// The slope (samples per symbol) of the delay measured on each pilot row:
