@@ -1,7 +1,7 @@
 //! End-to-end tests of `baram vault` through the real binary: keygen, intake,
 //! import, list, check, the plaintext-at-rest scan of everything the processes
 //! wrote (vault, bundle, and their TMPDIR), one-line errors, and kill -9 at 50+
-//! random moments during intake and import.
+//! random moments during intake and import and 30+ during process.
 
 use std::collections::{BTreeSet, HashMap};
 use std::fs;
@@ -968,4 +968,451 @@ fn process_without_a_sandbox_waits_unless_no_sandbox() {
         .map(|s| s.as_bytes().to_vec())
         .collect();
     assert!(assert_no_plaintext(&[&env.vault, &env.tmp, &bundle], &secrets) > 0);
+}
+
+/// Every process below `root` (its children, theirs, …) as (pid, start time,
+/// name), from /proc. Sandboxed processes are there too, under host pids.
+fn descendants(root: u32) -> Vec<(u32, u64, String)> {
+    let mut procs: Vec<(u32, u32, u64, String)> = Vec::new();
+    for e in fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        if let Some((ppid, start, name)) = proc_stat(pid) {
+            procs.push((pid, ppid, start, name));
+        }
+    }
+    let mut out = Vec::new();
+    let mut todo = vec![root];
+    while let Some(p) = todo.pop() {
+        for (pid, ppid, start, name) in &procs {
+            if *ppid == p {
+                out.push((*pid, *start, name.clone()));
+                todo.push(*pid);
+            }
+        }
+    }
+    out
+}
+
+/// (parent pid, start time, name) of a live (not zombie) process.
+fn proc_stat(pid: u32) -> Option<(u32, u64, String)> {
+    let s = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let (head, tail) = s.rsplit_once(')')?;
+    let name = head.split_once('(')?.1.to_string();
+    let f: Vec<&str> = tail.split_whitespace().collect();
+    if matches!(f.first(), Some(&"Z") | Some(&"X")) {
+        return None;
+    }
+    Some((f.get(1)?.parse().ok()?, f.get(19)?.parse().ok()?, name))
+}
+
+/// The `baram-vault-*` folders in /dev/shm (unconfined runs' work folders).
+fn shm_folders() -> BTreeSet<std::ffi::OsString> {
+    fs::read_dir("/dev/shm")
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| e.file_name())
+                .filter(|n| n.to_string_lossy().starts_with("baram-vault-"))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A /dev/shm folder that no live run holds (its flock can be taken).
+fn shm_folder_is_stale(name: &std::ffi::OsStr) -> bool {
+    use std::os::fd::AsRawFd;
+    let Ok(f) = fs::File::open(Path::new("/dev/shm").join(name)) else {
+        return false; // gone meanwhile
+    };
+    // SAFETY: flock(2) on a descriptor we own.
+    unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) == 0 }
+}
+
+/// The derivative kinds of processing (process.rs).
+const DERIVATIVE_KINDS: [&str; 5] = ["safe-image", "safe-pdf", "safe-video", "poster", "text"];
+
+/// Rounds 0 and 12 of the process kill loop bring a document.
+fn has_doc(round: u32) -> bool {
+    round.is_multiple_of(12) && round < 24
+}
+
+/// One round's new files: a text, a JPEG with EXIF and a Red Star trailer,
+/// and a JPEG large enough to be OCRed (tesseract in the sandbox); rounds 0
+/// and 12 add a DOCX (LibreOffice and poppler in the sandbox; each made
+/// distinct by its Red Star serial).
+fn kill_batch(dir: &Path, round: u32) -> Vec<Vec<u8>> {
+    let sub = dir.join(format!("묶음 {round:02}"));
+    fs::create_dir_all(&sub).unwrap();
+    let marker = format!("MARKER-KILLPROC-{round:03}");
+    let serial = format!("WD-KILLPROC-{round:03}");
+    fs::write(
+        sub.join(format!("소식 {round:02}.txt")),
+        format!("{marker} 혜산에서 온 소식 {round}: 국경경비대 초소가 옮겨졌다.\n").repeat(20),
+    )
+    .unwrap();
+    fs::write(
+        sub.join(format!("사진 {round:02}.jpg")),
+        baram_sanitize::redstar::append_trailer(
+            &baram_sanitize::fixtures::jpeg_with_exif(),
+            &[&serial],
+        ),
+    )
+    .unwrap();
+    fs::write(
+        sub.join(format!("문서 사진 {round:02}.jpg")),
+        baram_sanitize::fixtures::jpeg_plain_sized(400, 256 + round as u16),
+    )
+    .unwrap();
+    let doc_serial = format!("S2R6-KILLDOC-{round:03}");
+    if has_doc(round) {
+        fs::write(
+            sub.join(format!("보고서 {round:02}.docx")),
+            baram_sanitize::fixtures::docx_with_redstar(&[&doc_serial], true),
+        )
+        .unwrap();
+    }
+    [marker, serial, doc_serial, format!("소식 {round:02}.txt")]
+        .map(String::into_bytes)
+        .into()
+}
+
+/// kill -9 at 30+ random moments during `baram vault process` (with
+/// [`kill_9_during_intake_and_import_loses_nothing`]'s 20+ during intake and
+/// 20+ during import, 50+ there: 80+ kills in all). Each round brings in new
+/// files (texts, photos, a photo that is OCRed, now and then a DOCX rendered
+/// by LibreOffice), then kills a `process` run after a random delay spread
+/// over the time an uninterrupted run of what is waiting takes (measured
+/// first); every third round runs without the sandbox (`--no-sandbox` with no
+/// bubblewrap), in /dev/shm folders. After each kill:
+///
+/// * nothing the run started survives it: no bwrap, sh, soffice, pdftoppm or
+///   tesseract of it is alive;
+/// * `vault check` (the next writer, which resolves what was left pending)
+///   is clean, the vault unlocks, no item is lost;
+/// * every item is processed with a complete report (each derivative it
+///   names is there and decrypts, and no other) or not processed at all; what
+///   was processed stays so;
+/// * no folder of a killed unconfined run is left in /dev/shm;
+/// * no plaintext of the files is in the vault, the bundles, TMPDIR or HOME.
+///
+/// Finally one `process` finishes everything, and a case of all the items
+/// exports. About 50 s on two busy cores (debug build), 30 rounds or so.
+#[test]
+fn kill_9_during_process_loses_nothing() {
+    use baram_vault::Vault;
+    let t0 = Instant::now();
+    let d = tempfile::tempdir().unwrap();
+    let env = Env::new(d.path());
+    let input = d.path().join("input");
+    let r = env.keygen();
+    let shm_before = shm_folders();
+    let pass = age::secrecy::SecretString::from(PASS.to_string());
+    let no_bwrap = d.path().join("no-bwrap-here");
+    let bring_in = |env: &Env, round: u32, secrets: &mut Vec<Vec<u8>>| {
+        secrets.extend(kill_batch(&input, round));
+        let b = d.path().join(format!("bundle-{round:02}"));
+        let src = input.join(format!("묶음 {round:02}"));
+        let out = env.intake_cmd(&b, &r, &src).arg("-q").output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let out = env.cmd().args(["-q", "import"]).arg(&b).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let process_cmd = |env: &Env, unconfined: bool| {
+        let mut c = env.cmd();
+        c.args(["-q", "process"]);
+        if unconfined {
+            c.arg("--no-sandbox").env("BARAM_VAULT_BWRAP", &no_bwrap);
+        }
+        c.stdout(Stdio::null()).stderr(Stdio::piped());
+        c
+    };
+    let mut secrets: Vec<Vec<u8>> = [
+        COURIER,
+        NOTE,
+        "KimCheolsu",
+        "PLANTED-SERIAL-4471",
+        "Report from the field",
+        "planted-host",
+        "국경경비대",
+        "%PDF-",
+    ]
+    .iter()
+    .map(|s| s.as_bytes().to_vec())
+    .collect();
+
+    // How long uninterrupted runs take: nothing to do, one round's files
+    // with a DOCX, one without (in a scratch vault).
+    let scratch = Env::new(&d.path().join("scratch"));
+    let sr = scratch.keygen();
+    let time_process = |e: &Env| {
+        let t = Instant::now();
+        let out = process_cmd(e, false).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        t.elapsed()
+    };
+    let t_empty = time_process(&scratch);
+    let scratch_in = d.path().join("scratch-in");
+    for round in [0, 1] {
+        kill_batch(&scratch_in, round);
+        let b = d.path().join(format!("scratch-bundle-{round}"));
+        let src = scratch_in.join(format!("묶음 {round:02}"));
+        assert!(
+            scratch
+                .intake_cmd(&b, &sr, &src)
+                .arg("-q")
+                .status()
+                .unwrap()
+                .success()
+        );
+        assert!(
+            scratch
+                .cmd()
+                .args(["-q", "import"])
+                .arg(&b)
+                .status()
+                .unwrap()
+                .success()
+        );
+    }
+    // Both batches at once, then measure one fast batch alone.
+    let t_both = time_process(&scratch);
+    kill_batch(&scratch_in, 3);
+    let b = d.path().join("scratch-bundle-3");
+    assert!(
+        scratch
+            .intake_cmd(&b, &sr, &scratch_in.join("묶음 03"))
+            .arg("-q")
+            .status()
+            .unwrap()
+            .success()
+    );
+    assert!(
+        scratch
+            .cmd()
+            .args(["-q", "import"])
+            .arg(&b)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let t_batch = time_process(&scratch).saturating_sub(t_empty);
+    let t_doc = t_both.saturating_sub(t_empty + 2 * t_batch);
+    let measured = t0.elapsed();
+
+    let mut rng = Rng(0xC0FF_EE00_D15E_A5E5);
+    let mut kills = [0u32; 2]; // sandboxed, unconfined
+    let mut round = 0u32;
+    let mut processed: BTreeSet<String> = BTreeSet::new();
+    let mut items = 0u64;
+    let mut survivors_seen = Vec::new();
+    // Items without a report: (id, is a document).
+    let mut waiting: Vec<(String, bool)> = Vec::new();
+    let loop_start = Instant::now();
+    while kills[0] + kills[1] < 30 || kills[1] < 8 {
+        assert!(round < 70, "only {kills:?} kills landed in {round} rounds");
+        bring_in(&env, round, &mut secrets);
+        items += if has_doc(round) { 4 } else { 3 };
+        // This round's items wait too (the next check lists them).
+        let (mut new_docs, new_fast) = (has_doc(round) as u32, 3u32);
+        // What waits: the fast files of each round not done, and documents.
+        new_docs += waiting.iter().filter(|(_, doc)| *doc).count() as u32;
+        let waiting_docs = new_docs;
+        let waiting_fast = new_fast + waiting.iter().filter(|(_, doc)| !*doc).count() as u32;
+        let full = t_empty + t_doc * waiting_docs + t_batch.mul_f64(waiting_fast as f64 / 3.0);
+        let unconfined = round % 3 == 2; // rounds 2, 5, 8, …
+        // With a document waiting, some runs must be let finish it.
+        let stretch = if waiting_docs > 0 { 6 } else { 5 };
+        let delay = Duration::from_micros(rng.below(full.as_micros() as u64 * stretch / 5 + 1));
+        let mut child = process_cmd(&env, unconfined).spawn().unwrap();
+        std::thread::sleep(delay);
+        let tree = descendants(child.id());
+        let running = child.try_wait().unwrap().is_none();
+        child.kill().unwrap(); // SIGKILL
+        let out = child.wait_with_output().unwrap();
+        if running {
+            kills[unconfined as usize] += 1;
+        } else {
+            assert!(
+                out.status.success(),
+                "round {round}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let what = format!(
+            "round {round} ({}, kill after {delay:?} of {full:?})",
+            if unconfined {
+                "unconfined"
+            } else {
+                "sandboxed"
+            }
+        );
+        round += 1;
+
+        // Nothing it started survives it.
+        let until = Instant::now() + Duration::from_secs(2);
+        let alive = loop {
+            let alive: Vec<_> = tree
+                .iter()
+                .filter(|(pid, start, _)| proc_stat(*pid).is_some_and(|(_, s, _)| s == *start))
+                .cloned()
+                .collect();
+            if alive.is_empty() || Instant::now() > until {
+                break alive;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        if !alive.is_empty() {
+            for (pid, _, _) in &alive {
+                // SAFETY: kill(2) on what this test started.
+                unsafe { libc::kill(*pid as i32, libc::SIGKILL) };
+            }
+            survivors_seen.push(format!("{what}: {alive:?}"));
+        }
+
+        // The next writer resolves what was left; then all is consistent.
+        let c = env.json(&["check"]);
+        assert!(
+            c["problems"].as_array().unwrap().is_empty()
+                && c["orphaned"].as_array().unwrap().is_empty()
+                && c["stray"].as_array().unwrap().is_empty()
+                && c["marked"].as_array().unwrap().is_empty(),
+            "{what}: {c}"
+        );
+        assert_eq!(c["items"], items, "{what}: items were lost");
+        let v = Vault::open(&env.vault).unwrap();
+        let keys = v.unlock(&pass).unwrap();
+        let mut now_processed = BTreeSet::new();
+        waiting.clear();
+        for it in v.list(&keys).unwrap() {
+            let id = &it.id;
+            let report = v.process_report(&keys, id).unwrap();
+            if processed.contains(id) {
+                // Checked when it was done; still there (`check` verified
+                // its blobs).
+                assert!(report.is_some(), "{what}: {id}: its report is gone");
+                now_processed.insert(id.clone());
+                continue;
+            }
+            // Each derivative it has decrypts.
+            let kinds: BTreeSet<&str> = DERIVATIVE_KINDS
+                .into_iter()
+                .filter(|k| v.derivative(&keys, id, k).unwrap().is_some())
+                .collect();
+            match report {
+                None => {
+                    assert!(
+                        kinds.is_empty(),
+                        "{what}: {id}: derivatives {kinds:?} without a report"
+                    );
+                    let name = it.record.as_ref().unwrap().original_name.clone();
+                    waiting.push((id.clone(), name.ends_with(".docx")));
+                }
+                Some(rep) => {
+                    assert_eq!(
+                        rep.status,
+                        baram_vault::process::Status::Processed,
+                        "{what}: {id}: {rep:?}"
+                    );
+                    let named: BTreeSet<&str> =
+                        rep.derivatives.iter().map(String::as_str).collect();
+                    assert!(!named.is_empty(), "{what}: {id}: {rep:?}");
+                    assert_eq!(
+                        kinds, named,
+                        "{what}: {id}: its report names other derivatives"
+                    );
+                    now_processed.insert(id.clone());
+                }
+            }
+        }
+        assert!(
+            now_processed.is_superset(&processed),
+            "{what}: a processed item was lost"
+        );
+        processed = now_processed;
+        drop(v);
+
+        // No work folder of a killed run is left in /dev/shm.
+        let stale: Vec<_> = shm_folders()
+            .difference(&shm_before)
+            .filter(|n| shm_folder_is_stale(n))
+            .cloned()
+            .collect();
+        assert!(stale.is_empty(), "{what}: left in /dev/shm: {stale:?}");
+        let home = d.path().join("home");
+        assert_no_plaintext(&[&env.vault, &env.tmp, &home], &secrets);
+    }
+    let loop_time = loop_start.elapsed();
+    assert!(
+        survivors_seen.is_empty(),
+        "processes outlived the killed run: {survivors_seen:#?}"
+    );
+
+    // One uninterrupted run finishes everything; a case of all exports.
+    let rep = env.json(&["process"]);
+    assert_eq!(rep["deferred"], 0, "{rep}");
+    assert_eq!(
+        rep["processed"].as_u64().unwrap() + rep["already"].as_u64().unwrap(),
+        items,
+        "{rep}"
+    );
+    let c = env.json(&["check"]);
+    assert!(
+        c["problems"].as_array().unwrap().is_empty()
+            && c["orphaned"].as_array().unwrap().is_empty(),
+        "{c}"
+    );
+    let ids: Vec<String> = env
+        .json(&["list"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(ids.len() as u64, items);
+    let mut args = vec!["case", "add", "CASE-kill-9"];
+    args.extend(ids.iter().map(String::as_str));
+    env.json(&args);
+    let zip = d.path().join("out/export.zip");
+    fs::create_dir_all(zip.parent().unwrap()).unwrap();
+    let out = env.run(&[
+        "export",
+        "--case",
+        "CASE-kill-9",
+        "-o",
+        zip.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains(&format!("exported {items} item(s)")),
+        "{stdout}"
+    );
+    let home = d.path().join("home");
+    let bundles: Vec<PathBuf> = (0..round)
+        .map(|i| d.path().join(format!("bundle-{i:02}")))
+        .collect();
+    let mut roots: Vec<&Path> = vec![env.vault.as_path(), env.tmp.as_path(), home.as_path()];
+    roots.extend(bundles.iter().map(|b| b.as_path()));
+    assert!(assert_no_plaintext(&roots, &secrets) > 4 * items as usize);
+    eprintln!(
+        "process kill loop: {kills:?} kills (sandboxed, unconfined) in {round} rounds, {loop_time:?}; measuring {measured:?} (empty run {t_empty:?}, a batch {t_batch:?}, a DOCX {t_doc:?}); in all {:?}",
+        t0.elapsed()
+    );
 }

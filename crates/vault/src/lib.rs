@@ -371,6 +371,19 @@ impl Vault {
                     .push("removed a temporary file of an interrupted keygen".into());
             }
         }
+        // What a killed `process --no-sandbox` left on /dev/shm: the plaintext
+        // its tools were working on. Not this vault's alone (the folders do not
+        // say whose they are), but no live run's: those hold a lock.
+        match sandbox::remove_stale_work_folders() {
+            Ok(0) => {}
+            Ok(n) => {
+                tracing::info!(n, "removed work folders of killed unconfined runs");
+                self.recovered.push(format!(
+                    "removed {n} work folder(s) of a killed unconfined process run from /dev/shm"
+                ));
+            }
+            Err(e) => tracing::warn!("/dev/shm: work folders of killed runs not removed: {e}"),
+        }
         Ok(())
     }
 
@@ -499,8 +512,9 @@ impl Vault {
             Err(e) => return Ok(Err(format!("its data cannot be read: {e}"))),
         };
         let (tmp_file, tmp) = self.store.temp().map_err(io_err(self.store.root()))?;
+        let cap = buf_len(&src);
         let mut tee = Tee::new(BufReader::with_capacity(BUF, src), tmp_file);
-        let verified = verify_stream(keys, &mut tee);
+        let verified = verify_stream(keys, &mut tee, cap);
         let Tee {
             sink: tmp_file,
             hasher: cipher_hasher,
@@ -861,8 +875,9 @@ impl Vault {
             }
             Err(e) => return Err(("corrupt", format!("the blob cannot be read: {e}"))),
         };
+        let cap = buf_len(&f);
         let mut tee = Tee::new(BufReader::with_capacity(BUF, f), io::sink());
-        let (plain, _) = verify_stream(keys, &mut tee).map_err(|e| ("corrupt", e))?;
+        let (plain, _) = verify_stream(keys, &mut tee, cap).map_err(|e| ("corrupt", e))?;
         if tee.hasher.finalize().to_hex().as_str() != blob {
             return Err(("corrupt", "the ciphertext does not hash to its name".into()));
         }
@@ -880,8 +895,9 @@ impl Vault {
             }
             Err(e) => return Err(("corrupt", format!("the blob cannot be read: {e}"))),
         };
+        let cap = buf_len(&f);
         let mut tee = Tee::new(BufReader::with_capacity(BUF, f), io::sink());
-        verify_stream(keys, &mut tee).map_err(|e| ("corrupt", e))?;
+        verify_stream(keys, &mut tee, cap).map_err(|e| ("corrupt", e))?;
         if tee.hasher.finalize().to_hex().as_str() != blob {
             return Err(("corrupt", "the ciphertext does not hash to its name".into()));
         }
@@ -1004,17 +1020,30 @@ fn describe_decrypt(e: age::DecryptError, what: &str) -> String {
     }
 }
 
-/// Decrypts an age stream into a hasher, dropping the plaintext. Returns the
-/// plaintext's BLAKE3 and length; fails on any decryption error or on bytes
-/// after the end of the age stream.
-fn verify_stream<R: Read>(keys: &Keys, input: &mut R) -> Result<(blake3::Hash, u64), String> {
+/// The plaintext buffer for decrypting `f`: its size (the plaintext is no
+/// longer than the ciphertext), at most [`BUF`]. Zeroizing a whole [`BUF`]
+/// for every small blob made `check` of a vault of small items slow.
+fn buf_len(f: &File) -> usize {
+    f.metadata()
+        .map_or(BUF, |m| m.len().min(BUF as u64) as usize)
+        .max(4096)
+}
+
+/// Decrypts an age stream into a hasher, dropping the plaintext, through a
+/// buffer of `buf` bytes. Returns the plaintext's BLAKE3 and length; fails on
+/// any decryption error or on bytes after the end of the age stream.
+fn verify_stream<R: Read>(
+    keys: &Keys,
+    input: &mut R,
+    buf: usize,
+) -> Result<(blake3::Hash, u64), String> {
     let dec =
         age::Decryptor::new(&mut *input).map_err(|e| format!("it is not an age file: {e}"))?;
     let mut r = dec
         .decrypt(std::iter::once(keys.identity() as &dyn age::Identity))
         .map_err(|e| describe_decrypt(e, "content"))?;
     let mut h = blake3::Hasher::new();
-    let mut buf = zeroize::Zeroizing::new(vec![0u8; BUF]);
+    let mut buf = zeroize::Zeroizing::new(vec![0u8; buf]);
     let mut n_total = 0u64;
     loop {
         let n = match r.read(&mut buf) {

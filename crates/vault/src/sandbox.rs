@@ -23,7 +23,13 @@
 //! container may forbid user namespaces); callers refuse to run parsers
 //! without it unless the analyst explicitly chose `--no-sandbox`
 //! ([`Sandbox::unconfined`]: same commands, limits and environment, in a
-//! private folder on /dev/shm that is removed after each run).
+//! private folder on /dev/shm that is removed after each run, and by the
+//! next writer when a run was killed: [`remove_stale_work_folders`]).
+//!
+//! Nothing of a run outlives a killed baram: every spawned process gets the
+//! parent-death signal (SIGKILL) from its first instant, bwrap adds its own
+//! and the PID namespace takes the rest; unconfined, a watchdog kills the
+//! run's process group.
 
 use std::io::{self, Read, Write};
 use std::os::fd::{AsRawFd, RawFd};
@@ -180,8 +186,25 @@ fn mount_type(path: &str) -> Option<String> {
         .map(|(_, ty)| ty)
 }
 
-/// A private folder on /dev/shm, removed when dropped.
-struct ShmDir(PathBuf);
+/// The name of unconfined runs' work folders in /dev/shm:
+/// `baram-vault-<16 hex>-<pid>`.
+const SHM_PREFIX: &str = "baram-vault-";
+
+/// A private folder on /dev/shm, removed when dropped. It holds an exclusive
+/// `flock` on itself for as long as it lives (the descriptor is close-on-exec:
+/// only this process holds it), so [`remove_stale_work_folders`] can tell a
+/// live run's folder from one a killed run left behind.
+struct ShmDir(PathBuf, #[allow(dead_code)] std::fs::File);
+
+fn same_inode(a: &std::fs::Metadata, b: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    a.dev() == b.dev() && a.ino() == b.ino()
+}
+
+fn flock(f: &std::fs::File, op: libc::c_int) -> bool {
+    // SAFETY: flock(2) on a descriptor we own.
+    unsafe { libc::flock(f.as_raw_fd(), op) == 0 }
+}
 
 impl ShmDir {
     fn new() -> io::Result<ShmDir> {
@@ -194,14 +217,26 @@ impl ShmDir {
                 )));
             }
         }
-        let mut b = [0u8; 8];
-        getrandom::fill(&mut b).map_err(|e| io::Error::other(e.to_string()))?;
-        let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
-        let p = Path::new(SHM).join(format!("baram-vault-{hex}"));
-        std::fs::DirBuilder::new()
-            .mode(0o700)
-            .create(&p)
-            .map(|_| ShmDir(p))
+        for _ in 0..8 {
+            let mut b = [0u8; 8];
+            getrandom::fill(&mut b).map_err(|e| io::Error::other(e.to_string()))?;
+            let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+            let p = Path::new(SHM).join(format!("{SHM_PREFIX}{hex}-{}", std::process::id()));
+            std::fs::DirBuilder::new().mode(0o700).create(&p)?;
+            let f = std::fs::File::open(&p)?;
+            if !flock(&f, libc::LOCK_EX) {
+                return Err(io::Error::last_os_error());
+            }
+            // A sweep of another run may have taken the folder in the
+            // instant before the lock (and removed it): then make another.
+            match std::fs::symlink_metadata(&p) {
+                Ok(m) if same_inode(&m, &f.metadata()?) => return Ok(ShmDir(p, f)),
+                _ => continue,
+            }
+        }
+        Err(io::Error::other(format!(
+            "{SHM}: no private folder could be made"
+        )))
     }
 }
 
@@ -209,6 +244,58 @@ impl Drop for ShmDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
+}
+
+/// Removes the work folders that killed unconfined (`--no-sandbox`) runs
+/// left in /dev/shm, with the plaintext they were working on: every
+/// `baram-vault-<hex>-<pid>` folder of this user whose lock no live run
+/// holds. Returns how many. [`crate::Vault::open_writer`] calls it.
+pub fn remove_stale_work_folders() -> io::Result<usize> {
+    use std::os::unix::fs::MetadataExt;
+    let rd = match std::fs::read_dir(SHM) {
+        Ok(rd) => rd,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(e),
+    };
+    // SAFETY: geteuid(2) has no preconditions.
+    let uid = unsafe { libc::geteuid() };
+    let mut n = 0;
+    for e in rd {
+        let e = e?;
+        let name = e.file_name();
+        let name = name.to_string_lossy();
+        let Some((hex, pid)) = name
+            .strip_prefix(SHM_PREFIX)
+            .and_then(|rest| rest.split_once('-'))
+        else {
+            continue;
+        };
+        if !(crate::fsx::is_hex(hex, 16) && pid.parse::<u32>().is_ok()) {
+            continue;
+        }
+        let p = e.path();
+        let Ok(m) = std::fs::symlink_metadata(&p) else {
+            continue;
+        };
+        if !m.is_dir() || m.uid() != uid {
+            continue;
+        }
+        let Ok(f) = std::fs::File::open(&p) else {
+            continue;
+        };
+        if !f.metadata().is_ok_and(|fm| same_inode(&m, &fm)) {
+            continue;
+        }
+        if !flock(&f, libc::LOCK_EX | libc::LOCK_NB) {
+            continue; // a live run's
+        }
+        match std::fs::remove_dir_all(&p) {
+            Ok(()) => n += 1,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
 }
 
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
@@ -512,9 +599,13 @@ fn run_unconfined(job: &Job, limits: &Limits) -> Result<Output, SandboxError> {
     for (k, v) in &job.env {
         c.env(k, v);
     }
+    let mut watchdog = Watchdog::start().map_err(SandboxError::Spawn)?;
     let mut child = spawn_limited(&mut c, limits, Vec::new()).map_err(SandboxError::Spawn)?;
+    watchdog.watch(child.id());
     let over = Arc::new(AtomicBool::new(false));
-    let (status, stdout, stderr) = supervise(&mut child, job.stdin, limits, &over)?;
+    let r = supervise(&mut child, job.stdin, limits, &over);
+    drop(watchdog);
+    let (status, stdout, stderr) = r?;
     let mut files = Vec::new();
     for name in &job.outputs {
         let p = dir.0.join(name);
@@ -540,6 +631,52 @@ fn run_unconfined(job: &Job, limits: &Limits) -> Result<Output, SandboxError> {
     })
 }
 
+/// Kills an unconfined run's process group should this process die first.
+///
+/// Inside bubblewrap, `--die-with-parent` and the PID namespace take every
+/// process of a run down with us. Unconfined there is neither: the program's
+/// own children (the shell's commands, soffice's soffice.bin) do not get the
+/// parent-death signal and would go on working on the plaintext. So a small
+/// shell in its own process group waits on a pipe that only this process
+/// holds open; when it ends before the run does (we were killed), it kills
+/// the run's process group. After the run it is killed quietly.
+struct Watchdog {
+    child: std::process::Child,
+}
+
+impl Watchdog {
+    fn start() -> io::Result<Watchdog> {
+        let child = Command::new("/bin/sh")
+            .args([
+                "-c",
+                "read pg || exit 0; read _; kill -9 \"-$pg\" 2>/dev/null",
+            ])
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .spawn()?;
+        Ok(Watchdog { child })
+    }
+
+    /// The run's process group (its leader's pid).
+    fn watch(&mut self, pgid: u32) {
+        if let Some(w) = self.child.stdin.as_mut() {
+            let _ = writeln!(w, "{pgid}");
+        }
+    }
+}
+
+impl Drop for Watchdog {
+    fn drop(&mut self) {
+        // Killed before its pipe closes, so it never acts after a normal end.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// Spawns `c` in its own process group with the memory and core limits,
 /// and the descriptors `moves` (from, to) placed for it.
 fn spawn_limited(
@@ -551,10 +688,21 @@ fn spawn_limited(
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let mem = limits.memory;
-    // SAFETY: only async-signal-safe calls (fcntl, dup2, setpgid, setrlimit)
-    // between fork and exec, on memory allocated before the fork.
+    let me = std::process::id() as libc::pid_t;
+    // SAFETY: only async-signal-safe calls (prctl, getppid, _exit, fcntl,
+    // dup2, setpgid, setrlimit) between fork and exec, on memory allocated
+    // before the fork.
     unsafe {
         c.pre_exec(move || {
+            // Killed with us, from the first instant (bwrap's own
+            // --die-with-parent comes later, after its start): the signal
+            // is kept across exec. Had we died already, stop here.
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            if libc::getppid() != me {
+                libc::_exit(127);
+            }
             // First out of the way of every target (the sources are
             // close-on-exec copies), then into place (dup2 clears the flag).
             let mut high = [0 as RawFd; 64];
