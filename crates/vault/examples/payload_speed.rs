@@ -10,8 +10,8 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let mib: usize = args.next().map_or(256, |a| a.parse().expect("MIB"));
     let workers: Option<usize> = args.next().map(|a| a.parse().expect("WORKERS"));
-    let data: Vec<u8> = (0..mib << 20)
-        .map(|i| (i * 2_654_435_761usize >> 13) as u8)
+    let data: Vec<u8> = (0..(mib << 20))
+        .map(|i| ((i * 2_654_435_761usize) >> 13) as u8)
         .collect();
     let r = age::x25519::Identity::generate().to_public();
     let mut null = std::fs::File::create("/dev/null").unwrap();
