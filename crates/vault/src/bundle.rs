@@ -29,10 +29,11 @@
 
 use crate::fsx::{self, create_new, set_fixed_times, set_fixed_times_path, sync_dir};
 use crate::keys;
+use crate::payload;
 use crate::{Error, io_err};
 use serde::{Deserialize, Serialize};
 use std::fs::{self, File};
-use std::io::{self, BufWriter, Read, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 pub const BUNDLE_JSON: &str = "bundle.json";
@@ -42,9 +43,6 @@ pub const FORMAT: &str = "baram-vault-bundle";
 pub const VERSION: u32 = 1;
 /// Records are padded with spaces to a multiple of this many bytes.
 pub const RECORD_PAD: usize = 4096;
-const READ_BUF: usize = 1 << 20;
-/// Buffers in flight between the reading and the encrypting thread.
-const PIPE_BUFS: usize = 4;
 
 /// The clear-text description of a bundle (`bundle.json`).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -313,68 +311,26 @@ impl Intake {
             let p = p.to_path_buf();
             move |e: io::Error| IntakeError::Bundle(Error::Io { path: p, source: e })
         };
-        // 1. The data, streamed: read, hash, encrypt, write.
-        let out = create_new(data_tmp, 0o644).map_err(werr(data_tmp))?;
-        let mut w = self
-            .encryptor()?
-            .wrap_output(BufWriter::with_capacity(READ_BUF, out))
-            .map_err(werr(data_tmp))?;
-        // Two stages on two cores: a reader thread reads and hashes, this
-        // thread encrypts and writes. Buffers go round between them and are
-        // zeroized whenever they come back.
-        let mut size = 0u64;
-        let mut write_error = None;
-        let hashed = std::thread::scope(|scope| {
-            let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<(Vec<u8>, usize)>(PIPE_BUFS);
-            let (empty_tx, empty_rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(PIPE_BUFS);
-            for _ in 0..PIPE_BUFS {
-                empty_tx
-                    .send(vec![0u8; READ_BUF])
-                    .expect("room for every buffer");
-            }
-            let reader = scope.spawn(move || -> io::Result<blake3::Hash> {
-                let mut hasher = blake3::Hasher::new();
-                while let Ok(mut buf) = empty_rx.recv() {
-                    let n = loop {
-                        match src.read(&mut buf) {
-                            Ok(n) => break n,
-                            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                            Err(e) => return Err(e),
-                        }
-                    };
-                    if n == 0 {
-                        break;
-                    }
-                    hasher.update(&buf[..n]);
-                    if full_tx.send((buf, n)).is_err() {
-                        break;
-                    }
-                }
-                Ok(hasher.finalize())
-            });
-            for (mut buf, n) in full_rx.iter() {
-                let res = w.write_all(&buf[..n]);
-                zeroize::Zeroize::zeroize(&mut buf[..n]);
-                if let Err(e) = res {
-                    write_error = Some(e);
-                    break;
-                }
-                size += n as u64;
-                progress(size);
-                let _ = empty_tx.send(buf);
-            }
-            drop(full_rx);
-            drop(empty_tx);
-            reader.join().expect("the reader thread does not panic")
-        });
-        if let Some(e) = write_error {
-            return Err(werr(data_tmp)(e));
-        }
-        let hash = hashed.map_err(IntakeError::Unreadable)?;
-        let out = w
-            .finish()
-            .and_then(|b| b.into_inner().map_err(|e| e.into_error()))
-            .map_err(werr(data_tmp))?;
+        // 1. The data, streamed: read and hash on one thread, seal the
+        // STREAM chunks on every core, write in order (see [`payload`]).
+        let mut out = create_new(data_tmp, 0o644).map_err(werr(data_tmp))?;
+        let recipients: Vec<&dyn age::Recipient> = self
+            .recipients
+            .iter()
+            .map(|r| r as &dyn age::Recipient)
+            .collect();
+        let (size, hash) = payload::encrypt_to(
+            src,
+            &mut out,
+            &recipients,
+            payload::Tuning::default(),
+            progress,
+        )
+        .map_err(|f| match f {
+            payload::Fail::Read(e) => IntakeError::Unreadable(e),
+            payload::Fail::Write(e) => werr(data_tmp)(e),
+            payload::Fail::Crypto(e) => IntakeError::Bundle(e),
+        })?;
         set_fixed_times(&out).map_err(werr(data_tmp))?;
         out.sync_all().map_err(werr(data_tmp))?;
         drop(out);

@@ -23,7 +23,8 @@
 //!
 //! # Invariants
 //!
-//! * **No plaintext at rest.** Files are encrypted while they are read;
+//! * **No plaintext at rest.** Files are encrypted while they are read
+//!   (intake's data by [`payload`], age v1 exactly, on every core);
 //!   import and check decrypt as a stream into hashers and drop the plaintext.
 //!   Buffers that held plaintext are zeroized. The catalog's deduplication key
 //!   is a BLAKE3 keyed with a key derived from the identity, so it does not
@@ -52,6 +53,7 @@ pub mod export;
 mod fsx;
 pub mod keys;
 pub mod ocr;
+pub mod payload;
 pub mod process;
 pub mod render;
 pub mod sandbox;

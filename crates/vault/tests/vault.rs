@@ -456,6 +456,86 @@ fn age_cli_decrypts_what_the_vault_stores() {
     assert_eq!(plains, want);
 }
 
+/// The `age` tool decrypts what intake's parallel payload writer
+/// ([`baram_vault::payload`]) writes, byte for byte, at every chunk and
+/// block boundary, on a random large size, with blocks of one chunk too;
+/// the age crate's decryptor agrees.
+#[test]
+fn age_cli_decrypts_the_parallel_payload_writer() {
+    use baram_vault::payload::{self, CHUNK, CHUNKS_PER_BLOCK, Tuning};
+    use std::io::{Read, Seek};
+    if Command::new("age").arg("--version").output().is_err() {
+        panic!("the `age` tool is missing: apt-get install age (scripts/test does)");
+    }
+    let d = tempfile::tempdir().unwrap();
+    let id = age::x25519::Identity::generate();
+    let r = id.to_public();
+    let idf = d.path().join("key.txt");
+    fs::write(&idf, format!("{}\n", id.to_string().expose_secret())).unwrap();
+    let mut seed = [0u8; 8];
+    getrandom::fill(&mut seed).unwrap();
+    let seed = u64::from_le_bytes(seed);
+    let block = CHUNKS_PER_BLOCK * CHUNK;
+    let random_large = 8 * block + (seed % (24 * block as u64)) as usize;
+    let sizes = [
+        0,
+        1,
+        65_535,
+        65_536,
+        65_537,
+        3 * 65_536,
+        block - 1,
+        block,
+        block + 1,
+        random_large,
+    ];
+    for (i, &len) in sizes.iter().enumerate() {
+        let data = noise(seed ^ i as u64, len);
+        for tuning in [
+            Tuning::default(),
+            Tuning {
+                chunks_per_block: 1,
+                workers: 2,
+            },
+        ] {
+            let what = format!("size {len} (seed {seed}), {tuning:?}");
+            let f = d.path().join(format!("p{i}.age"));
+            let _ = fs::remove_file(&f);
+            let mut out = fs::File::options()
+                .read(true)
+                .write(true)
+                .create_new(true)
+                .open(&f)
+                .unwrap();
+            let (size, hash) =
+                payload::encrypt_to(&mut &data[..], &mut out, &[&r], tuning, &mut |_| {}).unwrap();
+            assert_eq!((size, hash), (len as u64, blake3::hash(&data)), "{what}");
+            let age = Command::new("age")
+                .arg("-d")
+                .arg("-i")
+                .arg(&idf)
+                .arg(&f)
+                .output()
+                .unwrap();
+            assert!(
+                age.status.success(),
+                "{what}: {}",
+                String::from_utf8_lossy(&age.stderr)
+            );
+            assert!(age.stdout == data, "{what}: the age tool gave other bytes");
+            out.rewind().unwrap();
+            let mut plain = Vec::new();
+            age::Decryptor::new(out)
+                .unwrap()
+                .decrypt(std::iter::once(&id as &dyn age::Identity))
+                .unwrap()
+                .read_to_end(&mut plain)
+                .unwrap();
+            assert!(plain == data, "{what}: the age crate gave other bytes");
+        }
+    }
+}
+
 #[test]
 fn tampered_items_are_reported_and_not_taken_the_rest_go_on() {
     let d = tempfile::tempdir().unwrap();
