@@ -139,7 +139,7 @@ impl Mode {
                 pilot_every: 3,
                 smooth: 9,
                 seed: 0xB1,
-                min_esn0_db: -12.0,
+                min_esn0_db: -11.0,
             },
             Mode::Sturdy => Spec {
                 code: Code::R1_4short,
@@ -147,7 +147,7 @@ impl Mode {
                 pilot_every: 3,
                 smooth: 7,
                 seed: 0xB4,
-                min_esn0_db: -9.0,
+                min_esn0_db: -8.0,
             },
             Mode::Steady => Spec {
                 code: Code::R1_4short,
@@ -155,7 +155,7 @@ impl Mode {
                 pilot_every: 3,
                 smooth: 5,
                 seed: 0xB5,
-                min_esn0_db: -7.0,
+                min_esn0_db: -5.5,
             },
             Mode::Normal => Spec {
                 code: Code::R1_2short,
@@ -163,7 +163,7 @@ impl Mode {
                 pilot_every: 6,
                 smooth: 5,
                 seed: 0xB2,
-                min_esn0_db: -5.0,
+                min_esn0_db: -2.5,
             },
             Mode::Fast => Spec {
                 code: Code::R4_5short,
@@ -171,7 +171,7 @@ impl Mode {
                 pilot_every: 6,
                 smooth: 5,
                 seed: 0xB3,
-                min_esn0_db: -2.0,
+                min_esn0_db: 0.5,
             },
         }
     }
