@@ -77,6 +77,13 @@ fn main() {
         RGBColor(188, 189, 34),
         RGBColor(23, 190, 207),
     ];
+    let color_of = |peer: &str, mode: &str, si: usize| {
+        if peer == "baram" {
+            colors[MODES.iter().position(|m| *m == mode).unwrap_or(0)]
+        } else {
+            peer_colors[si % peer_colors.len()]
+        }
+    };
     for (pi, profile) in ["awgn", "poor"].iter().enumerate() {
         // Goodput, log scale.
         let mut chart = ChartBuilder::on(&panels[pi])
@@ -120,11 +127,7 @@ fn main() {
                 .map(|p| (p.snr, p.goodput.max(10.0)))
                 .collect();
             line.sort_by(|a, b| a.0.total_cmp(&b.0));
-            let color = if peer == "baram" {
-                colors[MODES.iter().position(|m| m == mode).unwrap_or(0)]
-            } else {
-                peer_colors[si % peer_colors.len()]
-            };
+            let color = color_of(peer, mode, si);
             let style = if peer == "baram" {
                 color.stroke_width(3)
             } else {
@@ -170,11 +173,7 @@ fn main() {
                 .map(|p| (p.snr, p.fer))
                 .collect();
             line.sort_by(|a, b| a.0.total_cmp(&b.0));
-            let color = if peer == "baram" {
-                colors[MODES.iter().position(|m| m == mode).unwrap_or(0)]
-            } else {
-                peer_colors[si % peer_colors.len()]
-            };
+            let color = color_of(peer, mode, si);
             chart
                 .draw_series(LineSeries::new(line, color.stroke_width(2)))
                 .unwrap()

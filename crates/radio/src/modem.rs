@@ -945,34 +945,7 @@ impl Demodulator {
         }
         // Channel at the pilot rows, smoothed over carriers.
         let w = spec.smooth;
-        let mut pilots: Vec<(usize, Vec<Complex32>)> = Vec::new();
-        let mut resid = 0.0f64;
-        let mut power = 0.0f64;
-        let mut count = 0usize;
-        for (j, sym) in layout.iter().enumerate() {
-            let Some(row) = *sym else { continue };
-            let known = pilot_row(mode, row);
-            let raw: Vec<Complex32> = rows[j]
-                .iter()
-                .zip(&known)
-                .map(|(y, x)| y * x.conj())
-                .collect();
-            let smooth: Vec<Complex32> = (0..CARRIERS)
-                .map(|k| {
-                    let a = k.saturating_sub(w / 2);
-                    let b = (k + w / 2 + 1).min(CARRIERS);
-                    raw[a..b].iter().sum::<Complex32>() / (b - a) as f32
-                })
-                .collect();
-            for k in w / 2..CARRIERS - w / 2 {
-                resid += f64::from((raw[k] - smooth[k]).norm_sqr());
-                power += f64::from(smooth[k].norm_sqr());
-                count += 1;
-            }
-            pilots.push((j, smooth));
-        }
-        let sigma2 = (resid / count as f64 / (1.0 - 1.0 / w as f64)).max(1e-12);
-        let signal = (power / count as f64 - sigma2 / w as f64).max(1e-12);
+        let (pilots, sigma2, signal) = pilot_channel(&rows, &layout, mode, w);
         report.esn0_db = 10.0 * (signal / sigma2).log10();
         if report.esn0_db.is_nan() || report.esn0_db < spec.min_esn0_db {
             report.status = FrameStatus::TooWeak;
@@ -1069,38 +1042,55 @@ fn fine_freq(
     } else {
         0.0
     };
-    let f = (best as f64 + frac) * hz_per_bin;
-    if std::env::var("BARAM_MODEM_DEBUG").is_ok() {
-        eprintln!("fine_freq sync={sync} coarse={coarse:.2} f={f:.2}");
-    }
-    f
+    (best as f64 + frac) * hz_per_bin
 }
 
-/// Es/N0 (dB) measured on the pilot rows among the first `rows.len()`
-/// symbols, smoothed over 5 carriers.
-fn pilot_esn0(rows: &[Vec<Complex32>], layout: &[Option<usize>], mode: Mode) -> f64 {
-    const W: usize = 5;
+/// The channel at each pilot row among the first `rows.len()` symbols,
+/// smoothed over `w` carriers (fewer at the band's edges), with the noise
+/// variance σ² per cell and the signal power, both measured away from the
+/// edges.
+fn pilot_channel(
+    rows: &[Vec<Complex32>],
+    layout: &[Option<usize>],
+    mode: Mode,
+    w: usize,
+) -> (Vec<(usize, Vec<Complex32>)>, f64, f64) {
+    let mut pilots: Vec<(usize, Vec<Complex32>)> = Vec::new();
     let (mut resid, mut power, mut count) = (0.0f64, 0.0f64, 0usize);
     for (j, sym) in layout.iter().enumerate().take(rows.len()) {
-        let Some(r) = *sym else { continue };
-        let known = pilot_row(mode, r);
+        let Some(row) = *sym else { continue };
+        let known = pilot_row(mode, row);
         let raw: Vec<Complex32> = rows[j]
             .iter()
             .zip(&known)
             .map(|(y, x)| y * x.conj())
             .collect();
-        for k in W / 2..CARRIERS - W / 2 {
-            let m = raw[k - W / 2..=k + W / 2].iter().sum::<Complex32>() / W as f32;
-            resid += f64::from((raw[k] - m).norm_sqr());
-            power += f64::from(m.norm_sqr());
+        let smooth: Vec<Complex32> = (0..CARRIERS)
+            .map(|k| {
+                let a = k.saturating_sub(w / 2);
+                let b = (k + w / 2 + 1).min(CARRIERS);
+                raw[a..b].iter().sum::<Complex32>() / (b - a) as f32
+            })
+            .collect();
+        for k in w / 2..CARRIERS - w / 2 {
+            resid += f64::from((raw[k] - smooth[k]).norm_sqr());
+            power += f64::from(smooth[k].norm_sqr());
             count += 1;
         }
+        pilots.push((j, smooth));
     }
     if count == 0 {
-        return f64::NAN;
+        return (pilots, f64::NAN, f64::NAN);
     }
-    let sigma2 = (resid / count as f64 / (1.0 - 1.0 / W as f64)).max(1e-12);
-    let signal = (power / count as f64 - sigma2 / W as f64).max(1e-12);
+    let sigma2 = (resid / count as f64 / (1.0 - 1.0 / w as f64)).max(1e-12);
+    let signal = (power / count as f64 - sigma2 / w as f64).max(1e-12);
+    (pilots, sigma2, signal)
+}
+
+/// Es/N0 (dB) measured on the pilot rows among the first `rows.len()`
+/// symbols, smoothed over 5 carriers.
+fn pilot_esn0(rows: &[Vec<Complex32>], layout: &[Option<usize>], mode: Mode) -> f64 {
+    let (_, sigma2, signal) = pilot_channel(rows, layout, mode, 5);
     10.0 * (signal / sigma2).log10()
 }
 

@@ -538,7 +538,7 @@ mod tests {
         assert_eq!((clean.items, clean.left_out.len()), (2, 0));
         // Swap a's safe image for a dirty one, as processing could by a bug.
         let dirty = baram_sanitize::redstar::append_trailer(&fixtures::png_with_text(), &["WD-X1"]);
-        let cipher = crate::triage::seal(&keys, &dirty).unwrap();
+        let cipher = crate::seal(&keys, &dirty).unwrap();
         let hash = blake3::hash(&cipher).to_hex().to_string();
         v.store.put(&hash, &cipher).unwrap();
         v.conn

@@ -1013,6 +1013,39 @@ fn decrypt_record(keys: &Keys, cipher: &[u8], id: &str, bundle_id: &str) -> Resu
     Ok(rec)
 }
 
+/// Encrypts to the vault's own recipient, in memory (reports, derivatives,
+/// triage).
+pub(crate) fn seal(keys: &Keys, plain: &[u8]) -> Result<Vec<u8>, Error> {
+    let r = keys.recipient();
+    let enc = age::Encryptor::with_recipients(std::iter::once(&r as &dyn age::Recipient))
+        .map_err(|e| Error::Crypto(e.to_string()))?;
+    let mut out = Vec::with_capacity(plain.len() + 256);
+    let mut w = enc
+        .wrap_output(&mut out)
+        .map_err(|e| Error::Crypto(e.to_string()))?;
+    w.write_all(plain)
+        .map_err(|e| Error::Crypto(e.to_string()))?;
+    w.finish().map_err(|e| Error::Crypto(e.to_string()))?;
+    Ok(out)
+}
+
+/// Decrypts a whole age stream with the vault's identity into memory that is
+/// zeroized when dropped; `what` names it in errors.
+pub(crate) fn unseal<R: Read>(
+    keys: &Keys,
+    input: R,
+    what: &str,
+) -> Result<zeroize::Zeroizing<Vec<u8>>, String> {
+    let dec = age::Decryptor::new(input).map_err(|e| format!("it is not an age file: {e}"))?;
+    let mut r = dec
+        .decrypt(std::iter::once(keys.identity() as &dyn age::Identity))
+        .map_err(|e| describe_decrypt(e, what))?;
+    let mut plain = zeroize::Zeroizing::new(Vec::new());
+    r.read_to_end(&mut plain)
+        .map_err(|e| format!("it does not decrypt: {e} (damaged or tampered)"))?;
+    Ok(plain)
+}
+
 fn describe_decrypt(e: age::DecryptError, what: &str) -> String {
     match e {
         age::DecryptError::NoMatchingKeys => {

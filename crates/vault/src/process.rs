@@ -70,10 +70,10 @@
 use crate::render::{DocFacts, DocOptions};
 use crate::sandbox::{Limits, Sandbox, Unavailable};
 use crate::video::VideoFacts;
-use crate::{Error, Keys, Vault, describe_decrypt, io_err};
+use crate::{Error, Keys, Vault, io_err};
 use rusqlite::{OptionalExtension, params};
 use serde::{Deserialize, Serialize};
-use std::io::{self, Cursor, Read, Write};
+use std::io::{self, Cursor, Read};
 use zeroize::Zeroizing;
 
 /// Version of the processing; stored with each result.
@@ -398,7 +398,7 @@ impl Vault {
         blob: &str,
     ) -> Result<Zeroizing<Vec<u8>>, String> {
         let f = std::fs::File::open(self.store.path(blob)).map_err(|e| e.to_string())?;
-        let plain = decrypt_all(keys, io::BufReader::new(f))?;
+        let plain = crate::unseal(keys, io::BufReader::new(f), "content")?;
         if keys.keyed_hash(&blake3::hash(&plain)) != keyed {
             return Err("the plaintext is not the one catalogued".into());
         }
@@ -418,14 +418,14 @@ impl Vault {
         blobs.push((
             "report".into(),
             String::new(),
-            encrypt(keys, &json)?,
+            crate::seal(keys, &json)?,
             keys.keyed_hash(&blake3::hash(&json)),
         ));
         for (kind, data) in derivs {
             blobs.push((
                 kind.clone(),
                 String::new(),
-                encrypt(keys, data)?,
+                crate::seal(keys, data)?,
                 keys.keyed_hash(&blake3::hash(data)),
             ));
         }
@@ -484,7 +484,7 @@ impl Vault {
         };
         let p = self.store.path(&blob);
         let f = std::fs::File::open(&p).map_err(io_err(&p))?;
-        decrypt_all(keys, io::BufReader::new(f))
+        crate::unseal(keys, io::BufReader::new(f), "content")
             .map(Some)
             .map_err(|e| Error::Crypto(format!("derivative {blob}: {e}")))
     }
@@ -587,31 +587,6 @@ impl Report {
             sandbox: None,
         }
     }
-}
-
-fn encrypt(keys: &Keys, plain: &[u8]) -> Result<Vec<u8>, Error> {
-    let r = keys.recipient();
-    let enc = age::Encryptor::with_recipients(std::iter::once(&r as &dyn age::Recipient))
-        .map_err(|e| Error::Crypto(e.to_string()))?;
-    let mut out = Vec::with_capacity(plain.len() + 256);
-    let mut w = enc
-        .wrap_output(&mut out)
-        .map_err(|e| Error::Crypto(e.to_string()))?;
-    w.write_all(plain)
-        .map_err(|e| Error::Crypto(e.to_string()))?;
-    w.finish().map_err(|e| Error::Crypto(e.to_string()))?;
-    Ok(out)
-}
-
-fn decrypt_all<R: Read>(keys: &Keys, input: R) -> Result<Zeroizing<Vec<u8>>, String> {
-    let dec = age::Decryptor::new(input).map_err(|e| format!("it is not an age file: {e}"))?;
-    let mut r = dec
-        .decrypt(std::iter::once(keys.identity() as &dyn age::Identity))
-        .map_err(|e| describe_decrypt(e, "content"))?;
-    let mut plain = Zeroizing::new(Vec::new());
-    r.read_to_end(&mut plain)
-        .map_err(|e| format!("it does not decrypt: {e} (damaged or tampered)"))?;
-    Ok(plain)
 }
 
 /// [`analyse`], with a panic in any parser turned into a quarantine.

@@ -26,7 +26,6 @@ use crate::{Error, Keys, Vault, io_err};
 use rusqlite::{OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::io::Write;
 use unicode_normalization::UnicodeNormalization;
 use zeroize::Zeroizing;
 
@@ -228,7 +227,7 @@ impl Vault {
     fn read_triage(&self, keys: &Keys, id: &str, blob: &str) -> Result<Triage, Error> {
         let p = self.store.path(blob);
         let cipher = crate::read_limited(&p, crate::MAX_RECORD).map_err(io_err(&p))?;
-        let plain = unseal(keys, &cipher)
+        let plain = crate::unseal(keys, cipher.as_slice(), "triage")
             .map_err(|e| Error::Crypto(format!("item {id}: its triage: {e}")))?;
         let s: Stored = serde_json::from_slice(&plain)
             .map_err(|e| Error::Invalid(format!("item {id}: its triage is damaged: {e}")))?;
@@ -397,7 +396,7 @@ impl Vault {
         let mut blobs: Vec<(String, String, Vec<u8>)> = Vec::with_capacity(changes.len());
         for (id, t) in changes {
             let plain = Zeroizing::new(encode(&id, t));
-            let cipher = seal(keys, &plain)?;
+            let cipher = crate::seal(keys, &plain)?;
             let hash = blake3::hash(&cipher).to_hex().to_string();
             blobs.push((id, hash, cipher));
         }
@@ -453,35 +452,6 @@ fn encode(id: &str, triage: Triage) -> Vec<u8> {
     let padded = v.len().div_ceil(PAD).max(1) * PAD;
     v.resize(padded, b' ');
     v
-}
-
-/// Encrypts to the vault's own recipient, in memory.
-pub(crate) fn seal(keys: &Keys, plain: &[u8]) -> Result<Vec<u8>, Error> {
-    let r = keys.recipient();
-    let enc = age::Encryptor::with_recipients(std::iter::once(&r as &dyn age::Recipient))
-        .map_err(|e| Error::Crypto(e.to_string()))?;
-    let mut out = Vec::with_capacity(plain.len() + 256);
-    let mut w = enc
-        .wrap_output(&mut out)
-        .map_err(|e| Error::Crypto(e.to_string()))?;
-    w.write_all(plain)
-        .map_err(|e| Error::Crypto(e.to_string()))?;
-    w.finish().map_err(|e| Error::Crypto(e.to_string()))?;
-    Ok(out)
-}
-
-/// Decrypts a small age blob in memory.
-pub(crate) fn unseal(keys: &Keys, cipher: &[u8]) -> Result<Zeroizing<Vec<u8>>, String> {
-    use std::io::Read;
-    let dec =
-        age::Decryptor::new_buffered(cipher).map_err(|e| format!("it is not an age file: {e}"))?;
-    let mut r = dec
-        .decrypt(std::iter::once(keys.identity() as &dyn age::Identity))
-        .map_err(|e| crate::describe_decrypt(e, "triage"))?;
-    let mut plain = Zeroizing::new(Vec::new());
-    r.read_to_end(&mut plain)
-        .map_err(|e| format!("it does not decrypt: {e} (damaged or tampered)"))?;
-    Ok(plain)
 }
 
 #[cfg(test)]
