@@ -87,7 +87,7 @@
 
 use crate::geo::{self, Area};
 use crate::model::{self, Ascent, Descent, Error, FlightSpec, Release};
-use crate::wind::{OutOfData, Wind, WindField};
+use crate::wind::{Hint, OutOfData, Wind, WindField};
 use serde::Serialize;
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -803,7 +803,19 @@ impl<'a> MemberField<'a> {
 impl WindField for MemberField<'_> {
     #[inline]
     fn wind(&self, t: f64, lat: f64, lon: f64, alt: f64) -> Result<Wind, OutOfData> {
-        let w = self.base.wind(t, lat, lon, alt)?;
+        self.wind_near(t, lat, lon, alt, &mut Hint::default())
+    }
+
+    #[inline]
+    fn wind_near(
+        &self,
+        t: f64,
+        lat: f64,
+        lon: f64,
+        alt: f64,
+        hint: &mut Hint,
+    ) -> Result<Wind, OutOfData> {
+        let w = self.base.wind_near(t, lat, lon, alt, hint)?;
         if alt < self.below_m
             && self.airport.load(Ordering::Relaxed) == NO_AIRPORT
             && let Some(i) = self.mask.check(lat, lon)

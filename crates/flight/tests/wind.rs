@@ -580,3 +580,64 @@ proptest! {
         prop_assert!((w.v - v).abs() < 2e-3 * (1.0 + v.abs()), "v {} expected {}", w.v, v);
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// `wind_near` answers exactly as `wind` (bit for bit, errors too),
+    /// whatever the hint holds: a walk of nearby points, jumps across
+    /// cells, levels and times, points above and below the data, and a hint
+    /// last used on another cube whose cells line up with this one's.
+    #[test]
+    fn a_hint_never_changes_the_answer(
+        steps in prop::collection::vec(
+            (0.0f64..1.0, -0.2f64..1.2, -0.1f64..1.1, -0.1f64..1.1, 0.0f64..1.0),
+            1..60,
+        ),
+        tilt in prop::array::uniform3(-1.0f64..1.0),
+        steady in any::<bool>(),
+    ) {
+        let mut spec = small_spec();
+        if steady {
+            spec.times.truncate(1);
+        }
+        let t0 = spec.times[0] as f64;
+        let t_end = *spec.times.last().unwrap() as f64;
+        let height = move |t: f64, lat: f64, lon: f64, hpa: f64| {
+            isa::height_of_pressure(hpa).unwrap()
+                + tilt[0] * 300.0 * (t - t0) / 10_800.0
+                + tilt[1] * 200.0 * (lat - 37.0)
+                + tilt[2] * 200.0 * (lon - 125.0)
+        };
+        let wind = |t: f64, lat: f64, lon: f64, h: f64| {
+            ((lat * 3.1 + h * 1e-3 + t * 1e-5).sin() * 20.0, (lon * 2.3 - h * 7e-4).cos() * 15.0)
+        };
+        let cube = synth::from_fn_with_heights(&spec, "a", height, wind).unwrap();
+        let other = synth::from_fn_with_heights(&spec, "b", height, |t, la, lo, h| {
+            let (u, v) = wind(t, la, lo, h);
+            (v + 1.0, u - 1.0)
+        })
+        .unwrap();
+        let mut hint = Hint::default();
+        for (i, &(ft, fh, flat, flon, jump)) in steps.iter().enumerate() {
+            let t = t0 + ft * (t_end - t0);
+            let lat = 33.0 + flat * 8.0;
+            let lon = 120.0 + flon * 11.0;
+            // Heights from below the lowest level to above the top one.
+            let alt = -500.0 + fh * 17_000.0;
+            if jump < 0.2 {
+                // The other cube uses (and fills) the same hint.
+                let _ = other.wind_near(t, lat, lon, alt, &mut hint);
+            }
+            let fresh = cube.wind(t, lat, lon, alt);
+            let near = cube.wind_near(t, lat, lon, alt, &mut hint);
+            match (&fresh, &near) {
+                (Ok(a), Ok(b)) => prop_assert!(
+                    a.u.to_bits() == b.u.to_bits() && a.v.to_bits() == b.v.to_bits(),
+                    "step {i}: {a:?} != {b:?}"
+                ),
+                _ => prop_assert_eq!(&fresh, &near, "step {}", i),
+            }
+        }
+    }
+}

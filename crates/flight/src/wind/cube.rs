@@ -33,7 +33,7 @@
 //! interpolator's 8 corners are 8 short contiguous reads and its search
 //! through the levels stays inside them.
 
-use super::{OutOfData, Wind, WindError, WindField};
+use super::{Hint, OutOfData, Wind, WindError, WindField};
 use memmap2::Mmap;
 use serde::Serialize;
 use std::io::Write;
@@ -159,6 +159,12 @@ impl CubeMeta {
         if g.nlat < 2 || g.nlon < 2 {
             return Err(format!(
                 "grid of {}x{} points: at least 2x2 are needed to interpolate",
+                g.nlat, g.nlon
+            ));
+        }
+        if g.nlat > i32::MAX as usize || g.nlon > i32::MAX as usize {
+            return Err(format!(
+                "grid of {}x{} points: at most 2^31-1 on a side",
                 g.nlat, g.nlon
             ));
         }
@@ -315,6 +321,79 @@ pub struct Cube {
     /// the same).
     min_top: f64,
     max_bottom: f64,
+    /// The grid's axes with their conversions done once (usize to f64 is
+    /// not free, and every lookup needs them).
+    lat_axis: Axis,
+    lon_axis: Axis,
+    /// Unique among the cubes of this process (from 1): what a [`Hint`]
+    /// names its cached corners by.
+    id: u64,
+}
+
+fn next_cube_id() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
+/// One grid axis: nodes at `x0 + i·dx` for i in 0..n.
+#[derive(Debug, Clone, Copy)]
+struct Axis {
+    x0: f64,
+    /// 1/dx: a lookup multiplies (a division is ~13 cycles on the path
+    /// each RK4 stage waits on).
+    inv_dx: f64,
+    n: usize,
+    /// (n − 1) as f64.
+    top: f64,
+    /// The last node, as `Grid::lat_last`/`lon_last` give it.
+    last: f64,
+}
+
+impl Axis {
+    fn lat(g: &Grid) -> Axis {
+        Axis {
+            x0: g.lat0,
+            inv_dx: 1.0 / g.dlat,
+            n: g.nlat,
+            top: (g.nlat - 1) as f64,
+            last: g.lat_last(),
+        }
+    }
+
+    fn lon(g: &Grid) -> Axis {
+        Axis {
+            x0: g.lon0,
+            inv_dx: 1.0 / g.dlon,
+            n: g.nlon,
+            top: (g.nlon - 1) as f64,
+            last: g.lon_last(),
+        }
+    }
+
+    /// Splits `x` into (lower index, weight of the upper node), or `None`
+    /// outside (a rounding slack of 1e-9 grid steps is allowed at both
+    /// ends).
+    #[inline]
+    fn pick(&self, x: f64) -> Option<(usize, f64)> {
+        let a = (x - self.x0) * self.inv_dx;
+        if !(a >= -1e-9 && a <= self.top + 1e-9) {
+            return None;
+        }
+        // Clamped into [0, n − 1] (`a` is not NaN here).
+        let a = a.max(0.0).min(self.top);
+        // The lower node: floor(a), but n − 2 on the last interval. `a` is
+        // not negative, so truncation is the floor (no libm call on x86-64
+        // without SSE4.1); sides are at most 2^31 − 1 nodes (checked on
+        // open), so the cast through i32 is exact, and so are the i32 and
+        // (n − 2) to f64 conversions.
+        let (b, bf) = if a >= self.top - 1.0 {
+            (self.n - 2, self.top - 1.0)
+        } else {
+            let b = a as i32;
+            (b as usize, b as f64)
+        };
+        Some((b, a - bf))
+    }
 }
 
 /// (lowest top-level height, highest bottom-level height) over all columns.
@@ -343,11 +422,15 @@ impl Cube {
         meta.validate().map_err(WindError::Invalid)?;
         check_values(&meta, &values).map_err(WindError::Invalid)?;
         let (min_top, max_bottom) = column_bounds(meta.levels_hpa.len(), &values);
+        let (lat_axis, lon_axis) = (Axis::lat(&meta.grid), Axis::lon(&meta.grid));
         Ok(Cube {
             meta,
             store: Store::Owned(values),
             min_top,
             max_bottom,
+            lat_axis,
+            lon_axis,
+            id: next_cube_id(),
         })
     }
 
@@ -368,10 +451,14 @@ impl Cube {
             offset,
             reason,
         })?;
+        let (lat_axis, lon_axis) = (Axis::lat(&meta.grid), Axis::lon(&meta.grid));
         let mut cube = Cube {
             meta,
             store: Store::Mapped { map, start, len },
             min_top: f64::NEG_INFINITY,
+            lat_axis,
+            lon_axis,
+            id: next_cube_id(),
             max_bottom: f64::INFINITY,
         };
         // Page-aligned mapping + header padded to 64: always aligned.
@@ -400,11 +487,15 @@ impl Cube {
             .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
             .collect::<Vec<f32>>();
         let (min_top, max_bottom) = column_bounds(meta.levels_hpa.len(), &values);
+        let (lat_axis, lon_axis) = (Axis::lat(&meta.grid), Axis::lon(&meta.grid));
         Ok(Cube {
             meta,
             store: Store::Owned(values),
             min_top,
             max_bottom,
+            lat_axis,
+            lon_axis,
+            id: next_cube_id(),
         })
     }
 
@@ -493,35 +584,146 @@ impl Cube {
         out
     }
 
+    /// Tawhiri's vertical interpolation over the `N` corner columns
+    /// `bases` (column indices) with weights `weights`: the heights of each
+    /// level are interpolated at the point, the level pair bracketing `alt`
+    /// is found (the largest k in 0..=nlev-2 with H[k] < alt), and U and V
+    /// blended linearly in height between the pair.
+    ///
+    /// The search starts from `hint` and walks to the bracket. Heights
+    /// rise strictly in every column (checked on open), so the interpolated
+    /// H[k] never falls with k (weights are not negative and rounding is
+    /// monotone): the bracket is unique, whatever the start, and each H[k]
+    /// is the same sum in the same order whichever path computes it. The
+    /// answer is therefore the same as a binary search's, bit for bit.
+    #[inline]
+    fn blend<const N: usize>(
+        &self,
+        bases: [usize; N],
+        weights: [f64; N],
+        alt: f64,
+        hint: &mut Hint,
+    ) -> Result<Wind, OutOfData> {
+        let nlev = self.meta.levels_hpa.len();
+        let col = nlev * NVAR;
+        let v = self.values();
+        let starts: [usize; N] = bases.map(|b| b * col);
+        // Height, U and V of levels k and k + 1 at each corner: the six
+        // values of a corner are adjacent in its column.
+        let load = |k: usize, out: &mut [[f64; 2 * NVAR]; 8]| {
+            for c in 0..N {
+                let at = starts[c] + k * NVAR;
+                let x: &[f32; 2 * NVAR] = v[at..at + 2 * NVAR].try_into().expect("inside the cube");
+                out[c] = x.map(f64::from);
+            }
+        };
+        // Those values at the point.
+        // Summed pairwise (a tree, not a chain: each RK4 stage waits on
+        // this), the same way for every value and path.
+        let combine = |corners: &[[f64; 2 * NVAR]; 8]| -> [f64; 2 * NVAR] {
+            let mut terms = [[0.0f64; 2 * NVAR]; 8];
+            for c in 0..N {
+                for q in 0..2 * NVAR {
+                    terms[c][q] = corners[c][q] * weights[c];
+                }
+            }
+            let mut acc = [0.0f64; 2 * NVAR];
+            for q in 0..2 * NVAR {
+                acc[q] = tree_sum::<N>(std::array::from_fn(|c| terms[c.min(N - 1)][q]));
+            }
+            acc
+        };
+        let height = |k: usize| -> f64 {
+            tree_sum::<N>(std::array::from_fn(|c| {
+                let c = c.min(N - 1);
+                v[starts[c] + k * NVAR] as f64 * weights[c]
+            }))
+        };
+        // The end checks, skipped where no column can need them.
+        if alt >= self.min_top {
+            let top = height(nlev - 1);
+            if alt > top {
+                return Err(OutOfData::Above { alt, top });
+            }
+        }
+        if alt <= self.max_bottom && alt <= height(0) {
+            let mut c = [[0.0; 2 * NVAR]; 8];
+            load(0, &mut c);
+            let p = combine(&c);
+            return Ok(Wind { u: p[1], v: p[2] });
+        }
+        // Here H[0] < alt. Walk from the hint to the bracket: down while
+        // H[lo] >= alt, up while H[lo + 1] < alt (and lo + 1 <= nlev - 2).
+        // At lo = 0 the walk stops, as the binary search would. The hint's
+        // corner values serve while the cell and bracket stay the same
+        // (they are the same f64 values a load gives, so the sums are too).
+        let mut lo = hint.level.min(nlev - 2);
+        if hint.cube != self.id || hint.cell != bases[0] || hint.level != lo {
+            load(lo, &mut hint.corners);
+            hint.cube = self.id;
+            hint.cell = bases[0];
+        }
+        let p = loop {
+            let p = combine(&hint.corners);
+            if p[0] >= alt && lo > 0 {
+                lo -= 1;
+            } else if p[NVAR] < alt && lo + 1 < nlev - 1 {
+                lo += 1;
+            } else {
+                break p;
+            }
+            load(lo, &mut hint.corners);
+        };
+        hint.level = lo;
+        let (lower, upper) = (p[0], p[NVAR]);
+        let lerp = if lower != upper {
+            (upper - alt) / (upper - lower)
+        } else {
+            0.5
+        };
+        Ok(Wind {
+            u: p[1] * lerp + p[NVAR + 1] * (1.0 - lerp),
+            v: p[2] * lerp + p[NVAR + 2] * (1.0 - lerp),
+        })
+    }
+
+    #[inline]
     fn locate_lon(&self, lon: f64) -> Option<f64> {
-        let g = &self.meta.grid;
-        let last = g.lon_last();
+        let a = &self.lon_axis;
+        let inside = |l: f64| l >= a.x0 - 1e-9 && l <= a.last + 1e-9;
         [lon, lon + 360.0, lon - 360.0]
             .into_iter()
-            .find(|l| *l >= g.lon0 - 1e-9 && *l <= last + 1e-9)
+            .find(|&l| inside(l))
     }
 }
 
-/// Splits `x` on an axis of `n` nodes at `x0 + i·dx` into (lower index,
-/// weight of the upper node), or `None` outside (a rounding slack of 1e-9
-/// grid steps is allowed at both ends).
-fn pick(x0: f64, dx: f64, n: usize, x: f64) -> Option<(usize, f64)> {
-    let a = (x - x0) / dx;
-    if !(a >= -1e-9 && a <= (n - 1) as f64 + 1e-9) {
-        return None;
+/// The sum of the first `N` (4 or 8) of `x`, as a balanced tree.
+#[inline(always)]
+fn tree_sum<const N: usize>(x: [f64; 8]) -> f64 {
+    let four = (x[0] + x[1]) + (x[2] + x[3]);
+    if N == 4 {
+        four
+    } else {
+        four + ((x[4] + x[5]) + (x[6] + x[7]))
     }
-    let a = a.clamp(0.0, (n - 1) as f64);
-    // `a` is not negative here, so truncation is the floor (and needs no
-    // libm call on x86-64 without SSE4.1).
-    let b = (a as usize).min(n - 2);
-    Some((b, a - b as f64))
 }
 
 impl WindField for Cube {
+    #[inline]
     fn wind(&self, t: f64, lat: f64, lon: f64, alt: f64) -> Result<Wind, OutOfData> {
+        self.wind_near(t, lat, lon, alt, &mut Hint::default())
+    }
+
+    fn wind_near(
+        &self,
+        t: f64,
+        lat: f64,
+        lon: f64,
+        alt: f64,
+        hint: &mut Hint,
+    ) -> Result<Wind, OutOfData> {
         let m = &self.meta;
         let g = &m.grid;
-        let nlev = m.levels_hpa.len();
         // Time.
         let (t0, wt) = if m.times.len() == 1 {
             if t.is_nan() {
@@ -547,99 +749,42 @@ impl WindField for Cube {
             let (a, b) = (m.times[i] as f64, m.times[i + 1] as f64);
             (i, (t - a) / (b - a))
         };
-        let region = OutOfData::Region { lat, lon };
-        let (j0, wy) = pick(g.lat0, g.dlat, g.nlat, lat).ok_or(region.clone())?;
-        let lon_in = self.locate_lon(lon).ok_or(region.clone())?;
-        let (i0, wx) = pick(g.lon0, g.dlon, g.nlon, lon_in).ok_or(region)?;
+        let region = || OutOfData::Region { lat, lon };
+        let (j0, wy) = self.lat_axis.pick(lat).ok_or_else(region)?;
+        let lon_in = self.locate_lon(lon).ok_or_else(region)?;
+        let (i0, wx) = self.lon_axis.pick(lon_in).ok_or_else(region)?;
         if !alt.is_finite() {
             return Err(OutOfData::Above { alt, top: f64::NAN });
         }
-        // The 8 corners: base offset of each column and its weight.
-        let col = nlev * 3;
-        let nt = if m.times.len() == 1 { 1 } else { 2 };
-        let mut corners = [(0usize, 0.0f64); 8];
-        let mut n = 0;
-        for dt in 0..nt {
-            let w_t = if nt == 1 {
-                1.0
-            } else if dt == 0 {
-                1.0 - wt
-            } else {
-                wt
-            };
-            for dj in 0..2 {
-                let w_y = if dj == 0 { 1.0 - wy } else { wy };
-                for di in 0..2 {
-                    let w_x = if di == 0 { 1.0 - wx } else { wx };
-                    let base = ((t0 + dt) * g.nlat + j0 + dj) * g.nlon + i0 + di;
-                    corners[n] = (base * col, w_t * w_y * w_x);
-                    n += 1;
+        // The corners: the columns around the point and their weights, in
+        // the order (time, row, column).
+        let corner =
+            |dt: usize, dj: usize, di: usize| ((t0 + dt) * g.nlat + j0 + dj) * g.nlon + i0 + di;
+        let (wy0, wx0) = (1.0 - wy, 1.0 - wx);
+        if m.times.len() == 1 {
+            let bases = [
+                corner(0, 0, 0),
+                corner(0, 0, 1),
+                corner(0, 1, 0),
+                corner(0, 1, 1),
+            ];
+            let weights = [wy0 * wx0, wy0 * wx, wy * wx0, wy * wx];
+            self.blend(bases, weights, alt, hint)
+        } else {
+            let wt0 = 1.0 - wt;
+            let mut bases = [0; 8];
+            let mut weights = [0.0; 8];
+            for (n, (dt, w_t)) in [(0, wt0), (1, wt)].into_iter().enumerate() {
+                for (dj, w_y) in [(0, wy0), (1, wy)] {
+                    for (di, w_x) in [(0, wx0), (1, wx)] {
+                        let c = n * 4 + dj * 2 + di;
+                        bases[c] = corner(dt, dj, di);
+                        weights[c] = w_t * w_y * w_x;
+                    }
                 }
             }
+            self.blend(bases, weights, alt, hint)
         }
-        let corners = &corners[..n];
-        let v = self.values();
-        let interp = |k: usize, var: usize| -> f64 {
-            corners
-                .iter()
-                .map(|&(b, w)| v[b + k * 3 + var] as f64 * w)
-                .sum()
-        };
-        // The end checks, skipped where no column can need them.
-        let mut top = f64::NAN;
-        if alt >= self.min_top {
-            top = interp(nlev - 1, 0);
-            if alt > top {
-                return Err(OutOfData::Above { alt, top });
-            }
-        }
-        let mut h0 = f64::NAN;
-        if alt <= self.max_bottom {
-            h0 = interp(0, 0);
-            if alt <= h0 {
-                return Ok(Wind {
-                    u: interp(0, 1),
-                    v: interp(0, 2),
-                });
-            }
-        }
-        // Tawhiri's search: largest k in 0..=nlev-2 with H[k] < alt (H[0] <
-        // alt holds here). The heights met on the way are kept for the blend.
-        let (mut lo, mut hi) = (0usize, nlev - 2);
-        let (mut h_lo, mut h_hi) = (h0, f64::NAN);
-        let mut hi_at = usize::MAX;
-        while lo < hi {
-            let mid = (lo + hi).div_ceil(2);
-            let h = interp(mid, 0);
-            if alt <= h {
-                hi = mid - 1;
-                h_hi = h;
-                hi_at = mid;
-            } else {
-                lo = mid;
-                h_lo = h;
-            }
-        }
-        // h_lo is the height at the final lo (h0 while lo is 0), NaN if
-        // that was not computed.
-        let lower = if h_lo.is_nan() { interp(lo, 0) } else { h_lo };
-        let upper = if hi_at == lo + 1 {
-            h_hi
-        } else if lo + 1 == nlev - 1 && !top.is_nan() {
-            top
-        } else {
-            interp(lo + 1, 0)
-        };
-        let lerp = if lower != upper {
-            (upper - alt) / (upper - lower)
-        } else {
-            0.5
-        };
-        let blend = |var| interp(lo, var) * lerp + interp(lo + 1, var) * (1.0 - lerp);
-        Ok(Wind {
-            u: blend(1),
-            v: blend(2),
-        })
     }
 
     fn steady(&self) -> bool {

@@ -96,12 +96,54 @@ pub struct Wind {
     pub v: f64,
 }
 
+/// A lookup's memory between calls of [`WindField::wind_near`]: the level
+/// bracket the last lookup found, and (for a [`Cube`]) the two levels'
+/// values at the corners of its cell, already converted. Start each path
+/// with `Hint::default()`.
+#[derive(Debug, Clone)]
+pub struct Hint {
+    pub(crate) level: usize,
+    /// The cube (its [`Cube`] id, never 0) and cell (its first corner's
+    /// column) `corners` hold; cube 0 for none.
+    pub(crate) cube: u64,
+    pub(crate) cell: usize,
+    /// Height, U, V of levels `level` and `level + 1` at each corner.
+    pub(crate) corners: [[f64; 6]; 8],
+}
+
+impl Default for Hint {
+    fn default() -> Self {
+        Hint {
+            level: 0,
+            cube: 0,
+            cell: 0,
+            corners: [[0.0; 6]; 8],
+        }
+    }
+}
+
 /// A wind field over time and space.
 pub trait WindField: Sync {
     /// Wind at time `t` (seconds since the Unix epoch, UTC), latitude and
     /// longitude in degrees (longitude in -180..360 as the source has it),
     /// and altitude in metres above sea level (geopotential).
     fn wind(&self, t: f64, lat: f64, lon: f64, alt: f64) -> Result<Wind, OutOfData>;
+    /// The same answer as [`WindField::wind`], for a caller that asks many
+    /// times along one path (a trajectory): `hint` is where the previous
+    /// lookup found its level bracket, kept by the caller. A field may start
+    /// its search there; the answer never depends on the hint.
+    #[inline]
+    fn wind_near(
+        &self,
+        t: f64,
+        lat: f64,
+        lon: f64,
+        alt: f64,
+        hint: &mut Hint,
+    ) -> Result<Wind, OutOfData> {
+        let _ = hint;
+        self.wind(t, lat, lon, alt)
+    }
     /// Whether the field has a single valid time (winds held steady): every
     /// output must say so.
     fn steady(&self) -> bool {
