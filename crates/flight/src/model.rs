@@ -458,7 +458,7 @@ fn arg(arg: &'static str, problem: impl Into<String>) -> Error {
 
 /// Predicts the whole flight: every step of the balloon, and every step of
 /// each falling object.
-pub fn predict(spec: &FlightSpec, field: &dyn WindField) -> Result<Trajectory, Error> {
+pub fn predict<F: WindField + ?Sized>(spec: &FlightSpec, field: &F) -> Result<Trajectory, Error> {
     let plan = Plan::new(spec, field)?;
     let mut points = Vec::with_capacity(plan.capacity_hint());
     let release = plan.fly_balloon(field, &mut points)?;
@@ -489,9 +489,9 @@ pub fn predict(spec: &FlightSpec, field: &dyn WindField) -> Result<Trajectory, E
 /// Only the landings, one per falling object, written into `out` (cleared
 /// first). Records no trajectory points: with `out` reused, an ensemble of
 /// predictions allocates nothing.
-pub fn landings_into(
+pub fn landings_into<F: WindField + ?Sized>(
     spec: &FlightSpec,
-    field: &dyn WindField,
+    field: &F,
     out: &mut Vec<Point>,
 ) -> Result<(), Error> {
     out.clear();
@@ -509,7 +509,7 @@ pub fn landings_into(
 
 /// The payload's landing (the first leaflet's for a cloud), recording
 /// nothing and allocating nothing.
-pub fn landing(spec: &FlightSpec, field: &dyn WindField) -> Result<Point, Error> {
+pub fn landing<F: WindField + ?Sized>(spec: &FlightSpec, field: &F) -> Result<Point, Error> {
     let plan = Plan::new(spec, field)?;
     let release = plan.fly_balloon(field, &mut NoRecord)?;
     let rate = plan.rates().next().unwrap_or(plan.first_rate);
@@ -616,7 +616,7 @@ fn check_descent(descent: &Descent) -> Result<f64, Error> {
 }
 
 impl Plan {
-    fn new(spec: &FlightSpec, field: &dyn WindField) -> Result<Plan, Error> {
+    fn new<F: WindField + ?Sized>(spec: &FlightSpec, field: &F) -> Result<Plan, Error> {
         let l = spec.launch;
         finite("launch.lat_deg", l.lat_deg)?;
         if l.lat_deg.abs() > MAX_ABS_LAT {
@@ -825,9 +825,9 @@ impl Plan {
     }
 
     /// Launch to release.
-    fn fly_balloon<R: Recorder>(
+    fn fly_balloon<F: WindField + ?Sized, R: Recorder>(
         &self,
-        field: &dyn WindField,
+        field: &F,
         rec: &mut R,
     ) -> Result<Released, Error> {
         let s = State {
@@ -891,9 +891,9 @@ impl Plan {
     }
 
     /// Release to landing for one falling object.
-    fn fall<R: Recorder>(
+    fn fall<F: WindField + ?Sized, R: Recorder>(
         &self,
-        field: &dyn WindField,
+        field: &F,
         s: State,
         rate: f64,
         rec: &mut R,
@@ -1145,8 +1145,8 @@ enum End {
     Time,
 }
 
-struct Run<'a> {
-    field: &'a dyn WindField,
+struct Run<'a, F: WindField + ?Sized> {
+    field: &'a F,
     t0: f64,
     step: f64,
     t_limit: f64,
@@ -1156,7 +1156,7 @@ struct Run<'a> {
     hint: Hint,
 }
 
-impl Run<'_> {
+impl<F: WindField + ?Sized> Run<'_, F> {
     /// Integrates from `s` until the altitude reaches `target` (in the
     /// direction of motion) or the time reaches `t_end`. Points are recorded
     /// at the step grid t0 + k·step; the end point is not recorded.

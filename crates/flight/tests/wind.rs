@@ -587,7 +587,7 @@ proptest! {
     /// `wind_near` answers exactly as `wind` (bit for bit, errors too),
     /// whatever the hint holds: a walk of nearby points, jumps across
     /// cells, levels and times, points above and below the data, and a hint
-    /// last used on another cube whose cells line up with this one's.
+    /// last used on another cube (a smaller grid whose cells line up).
     #[test]
     fn a_hint_never_changes_the_answer(
         steps in prop::collection::vec(
@@ -613,7 +613,11 @@ proptest! {
             ((lat * 3.1 + h * 1e-3 + t * 1e-5).sin() * 20.0, (lon * 2.3 - h * 7e-4).cos() * 15.0)
         };
         let cube = synth::from_fn_with_heights(&spec, "a", height, wind).unwrap();
-        let other = synth::from_fn_with_heights(&spec, "b", height, |t, la, lo, h| {
+        // Another cube, on a smaller grid: the hint's row and column can
+        // be past its last interval.
+        let mut small = spec.clone();
+        (small.lat1, small.lon1) = (35.0, 122.0);
+        let other = synth::from_fn_with_heights(&small, "b", height, |t, la, lo, h| {
             let (u, v) = wind(t, la, lo, h);
             (v + 1.0, u - 1.0)
         })
@@ -626,8 +630,13 @@ proptest! {
             // Heights from below the lowest level to above the top one.
             let alt = -500.0 + fh * 17_000.0;
             if jump < 0.2 {
-                // The other cube uses (and fills) the same hint.
-                let _ = other.wind_near(t, lat, lon, alt, &mut hint);
+                // The other cube uses (and fills) the same hint, and answers
+                // as it would without it.
+                let lat_s = 33.0 + flat * 2.0;
+                let lon_s = 120.0 + flon * 2.0;
+                let a = other.wind(t, lat_s, lon_s, alt);
+                let b = other.wind_near(t, lat_s, lon_s, alt, &mut hint);
+                prop_assert_eq!(a, b);
             }
             let fresh = cube.wind(t, lat, lon, alt);
             let near = cube.wind_near(t, lat, lon, alt, &mut hint);

@@ -394,6 +394,25 @@ impl Axis {
         };
         Some((b, a - bf))
     }
+
+    /// [`Axis::pick`], trying the interval [`near`, `near` + 1] first (the
+    /// last lookup's; `near_f` is `near` as f64): when `x` is in it the
+    /// answer is `pick`'s, found without the float-integer round trip each
+    /// RK4 stage would otherwise wait on (the test is a predicted branch).
+    /// Any `near` gives `pick`'s answer.
+    #[inline]
+    fn pick_near(&self, x: f64, near: usize, near_f: f64) -> Option<(usize, f64)> {
+        let a = (x - self.x0) * self.inv_dx;
+        // near_f >= 0, so a >= 0 and the clamp is idle; on the last
+        // interval `pick` takes n − 2 up to the last node itself.
+        if near + 2 <= self.n
+            && a >= near_f
+            && (a < near_f + 1.0 || (near == self.n - 2 && a <= self.top))
+        {
+            return Some((near, a - near_f));
+        }
+        self.pick(x)
+    }
 }
 
 /// (lowest top-level height, highest bottom-level height) over all columns.
@@ -618,26 +637,21 @@ impl Cube {
             }
         };
         // Those values at the point.
-        // Summed pairwise (a tree, not a chain: each RK4 stage waits on
-        // this), the same way for every value and path.
         let combine = |corners: &[[f64; 2 * NVAR]; 8]| -> [f64; 2 * NVAR] {
-            let mut terms = [[0.0f64; 2 * NVAR]; 8];
+            let mut acc = [0.0f64; 2 * NVAR];
             for c in 0..N {
                 for q in 0..2 * NVAR {
-                    terms[c][q] = corners[c][q] * weights[c];
+                    acc[q] += corners[c][q] * weights[c];
                 }
-            }
-            let mut acc = [0.0f64; 2 * NVAR];
-            for q in 0..2 * NVAR {
-                acc[q] = tree_sum::<N>(std::array::from_fn(|c| terms[c.min(N - 1)][q]));
             }
             acc
         };
         let height = |k: usize| -> f64 {
-            tree_sum::<N>(std::array::from_fn(|c| {
-                let c = c.min(N - 1);
-                v[starts[c] + k * NVAR] as f64 * weights[c]
-            }))
+            let mut s = 0.0;
+            for c in 0..N {
+                s += v[starts[c] + k * NVAR] as f64 * weights[c];
+            }
+            s
         };
         // The end checks, skipped where no column can need them.
         if alt >= self.min_top {
@@ -663,6 +677,7 @@ impl Cube {
             hint.cube = self.id;
             hint.cell = bases[0];
         }
+
         let p = loop {
             let p = combine(&hint.corners);
             if p[0] >= alt && lo > 0 {
@@ -694,17 +709,6 @@ impl Cube {
         [lon, lon + 360.0, lon - 360.0]
             .into_iter()
             .find(|&l| inside(l))
-    }
-}
-
-/// The sum of the first `N` (4 or 8) of `x`, as a balanced tree.
-#[inline(always)]
-fn tree_sum<const N: usize>(x: [f64; 8]) -> f64 {
-    let four = (x[0] + x[1]) + (x[2] + x[3]);
-    if N == 4 {
-        four
-    } else {
-        four + ((x[4] + x[5]) + (x[6] + x[7]))
     }
 }
 
@@ -750,9 +754,19 @@ impl WindField for Cube {
             (i, (t - a) / (b - a))
         };
         let region = || OutOfData::Region { lat, lon };
-        let (j0, wy) = self.lat_axis.pick(lat).ok_or_else(region)?;
+        let (j0, wy) = self
+            .lat_axis
+            .pick_near(lat, hint.row, hint.row_f)
+            .ok_or_else(region)?;
         let lon_in = self.locate_lon(lon).ok_or_else(region)?;
-        let (i0, wx) = self.lon_axis.pick(lon_in).ok_or_else(region)?;
+        let (i0, wx) = self
+            .lon_axis
+            .pick_near(lon_in, hint.col, hint.col_f)
+            .ok_or_else(region)?;
+        if (j0, i0) != (hint.row, hint.col) {
+            (hint.row, hint.row_f) = (j0, j0 as f64);
+            (hint.col, hint.col_f) = (i0, i0 as f64);
+        }
         if !alt.is_finite() {
             return Err(OutOfData::Above { alt, top: f64::NAN });
         }

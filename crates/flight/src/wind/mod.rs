@@ -107,6 +107,11 @@ pub struct Hint {
     /// column) `corners` hold; cube 0 for none.
     pub(crate) cube: u64,
     pub(crate) cell: usize,
+    /// The last lookup's grid row and column (lower nodes), and as f64.
+    pub(crate) row: usize,
+    pub(crate) row_f: f64,
+    pub(crate) col: usize,
+    pub(crate) col_f: f64,
     /// Height, U, V of levels `level` and `level + 1` at each corner.
     pub(crate) corners: [[f64; 6]; 8],
 }
@@ -117,6 +122,10 @@ impl Default for Hint {
             level: 0,
             cube: 0,
             cell: 0,
+            row: 0,
+            row_f: 0.0,
+            col: 0,
+            col_f: 0.0,
             corners: [[0.0; 6]; 8],
         }
     }
