@@ -691,15 +691,22 @@ impl Cube {
         };
         hint.level = lo;
         let (lower, upper) = (p[0], p[NVAR]);
-        let lerp = if lower != upper {
-            (upper - alt) / (upper - lower)
+        // Tawhiri's u_lo·λ + u_hi·(1 − λ), λ = (upper − alt)/(upper −
+        // lower), with the one division last: the numerators and the
+        // denominator are formed side by side.
+        if lower != upper {
+            let (a, b) = (upper - alt, alt - lower);
+            let d = 1.0 / (upper - lower);
+            Ok(Wind {
+                u: (p[1] * a + p[NVAR + 1] * b) * d,
+                v: (p[2] * a + p[NVAR + 2] * b) * d,
+            })
         } else {
-            0.5
-        };
-        Ok(Wind {
-            u: p[1] * lerp + p[NVAR + 1] * (1.0 - lerp),
-            v: p[2] * lerp + p[NVAR + 2] * (1.0 - lerp),
-        })
+            Ok(Wind {
+                u: (p[1] + p[NVAR + 1]) * 0.5,
+                v: (p[2] + p[NVAR + 2]) * 0.5,
+            })
+        }
     }
 
     #[inline]
@@ -718,6 +725,7 @@ impl WindField for Cube {
         self.wind_near(t, lat, lon, alt, &mut Hint::default())
     }
 
+    #[inline]
     fn wind_near(
         &self,
         t: f64,
