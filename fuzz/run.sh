@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fuzz the sanitizer's parsers with cargo-fuzz (nightly toolchain, libFuzzer).
+# Fuzz the sanitizer's parsers and the vault's HWP reader with cargo-fuzz (nightly toolchain, libFuzzer).
 # Usage: fuzz/run.sh [SECONDS_PER_TARGET] [TARGET...]   (default 600 s, all targets)
 # Seeds come from the project's own fixtures; crashes land in fuzz/artifacts/TARGET/.
 # Logs go to fuzz/logs/TARGET.log. Runs JOBS targets at once (default: nproc).
@@ -8,16 +8,17 @@ cd "$(dirname "$0")/.."
 secs=${1:-600}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(jpeg png gif webp mp3 mp4 avi mkv pdf docx odt text)
+[ ${#targets[@]} -gt 0 ] || targets=(jpeg png gif webp mp3 mp4 avi mkv pdf docx odt text hwp)
 jobs=${JOBS:-$(nproc)}
 command -v cargo-fuzz >/dev/null || { echo "install cargo-fuzz: cargo install cargo-fuzz" >&2; exit 1; }
 
 seeds=$(mktemp -d)
 cargo run -q --release -p baram-sanitize --example write_fixtures "$seeds" >/dev/null
+cargo run -q --release -p baram-hwp --example write_fixtures "$seeds" >/dev/null
 exts_for() {
   case $1 in
     jpeg) echo jpg ;; mkv) echo "mkv webm" ;; mp4) echo "mp4 mov m4a" ;;
-    docx) echo "docx xlsx pptx" ;; odt) echo "odt ods odp" ;; text) echo "srt txt" ;;
+    docx) echo "docx xlsx pptx" ;; hwp) echo "hwp hwpx" ;; odt) echo "odt ods odp" ;; text) echo "srt txt" ;;
     *) echo "$1" ;;
   esac
 }

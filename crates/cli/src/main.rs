@@ -94,7 +94,17 @@ fn keep_freed_memory() {
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 fn keep_freed_memory() {}
 
+/// The name under which `vault process` runs this binary again, inside its
+/// sandbox, to read an HWP 5 or HWPX document into a flat ODT
+/// (`baram __hwp-render IN OUT`). Not a subcommand: it is taken before any
+/// argument parsing, environment or logging, and is not for people.
+const HWP_RENDER: &str = "__hwp-render";
+
 fn main() -> ExitCode {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if args.get(1).is_some_and(|a| a == HWP_RENDER) {
+        return ExitCode::from(baram_vault::render::hwp_render_main(&args[2..]) as u8);
+    }
     keep_freed_memory();
     let cli = Cli::parse();
     output::init_logging(cli.verbose, cli.quiet);

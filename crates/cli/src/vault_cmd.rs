@@ -580,6 +580,10 @@ fn process(a: &VaultArgs, p: &ProcessArgs, ctx: &Ctx) -> Result<ExitCode> {
     }
     opts.docs.time = std::time::Duration::from_secs(p.doc_timeout.max(1));
     opts.docs.max_pages = p.max_pages.max(1);
+    // HWP 5 and HWPX are read by this binary itself, in the sandbox.
+    opts.docs.hwp_helper = Some(std::env::current_exe().map_err(|e| {
+        anyhow::anyhow!("cannot find the baram binary to read HWP documents with: {e}")
+    })?);
     let pb = ctx.progress(0, "processing");
     let rep = vault.process(&keys, &opts, &|done, total| {
         pb.set_length(total);

@@ -1416,3 +1416,65 @@ fn kill_9_during_process_loses_nothing() {
         t0.elapsed()
     );
 }
+
+/// HWP 5 and HWPX through the real binary: `vault process` runs baram
+/// itself (`__hwp-render`) in the sandbox to read them, and their text is
+/// found by `vault search`; the author is not; `__hwp-render` refuses a
+/// file that is no HWP with a one-line reason and exit 2.
+#[test]
+fn hwp_documents_processed_by_the_binary_itself() {
+    use baram_hwp::fixtures::{self, MEETING};
+    let d = tempfile::tempdir().unwrap();
+    let env = Env::new(d.path());
+    let recipient = env.keygen();
+    let input = d.path().join("in");
+    fs::create_dir_all(&input).unwrap();
+    fs::write(input.join("회의록.hwp"), fixtures::hwp5(&MEETING)).unwrap();
+    fs::write(input.join("회의록.hwpx"), fixtures::hwpx(&MEETING)).unwrap();
+    let bundle = d.path().join("bundle");
+    let out = env
+        .intake_cmd(&bundle, &recipient, &input)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        env.run(&["import", bundle.to_str().unwrap()])
+            .status
+            .success()
+    );
+    let rep = env.json(&["process"]);
+    assert_eq!(
+        (rep["processed"].as_u64(), rep["quarantined"].as_u64()),
+        (Some(2), Some(0)),
+        "{rep}"
+    );
+    let hits = env.json(&["search", "옥수수"]);
+    assert_eq!(hits.as_array().unwrap().len(), 2, "{hits}");
+    assert_eq!(env.json(&["search", "김철수"]).as_array().unwrap().len(), 0);
+    assert_eq!(env.json(&["search", "지도원"]).as_array().unwrap().len(), 0);
+
+    let junk = d.path().join("junk.hwp");
+    fs::write(&junk, b"not an HWP at all").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_baram"))
+        .arg("__hwp-render")
+        .arg(&junk)
+        .arg(d.path().join("out.fodt"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.trim(), "not an HWP 5 or HWPX document", "{err}");
+    let ok = Command::new(env!("CARGO_BIN_EXE_baram"))
+        .arg("__hwp-render")
+        .arg(input.join("회의록.hwp"))
+        .arg(d.path().join("out.fodt"))
+        .output()
+        .unwrap();
+    assert!(ok.status.success());
+    let x = fs::read_to_string(d.path().join("out.fodt")).unwrap();
+    assert!(x.contains("평양 시내 회의록") && !x.contains("김철수"));
+}

@@ -27,10 +27,14 @@
 //!    ([`crate::ocr`], in the sandbox) and the text kept when tesseract is
 //!    confident enough ([`Options::ocr_min_conf`]).
 //! 6. Text: the UTF-8 text is stored as a derivative for the search index.
-//! 7. Documents (PDF, OOXML, ODF, old Office OLE files, HWP 97) are rendered
-//!    in the sandbox ([`crate::render`]) into a *safe PDF* (page images and
-//!    an invisible text layer, built here) and text. HWP 5 and HWPX are
-//!    unhandled: LibreOffice cannot read them.
+//! 7. Documents (PDF, OOXML, ODF, old Office OLE files, HWP 97, HWP 5,
+//!    HWPX) are rendered in the sandbox ([`crate::render`]) into a *safe
+//!    PDF* (page images and an invisible text layer, built here) and text.
+//!    HWP 5 and HWPX, which LibreOffice cannot read, are read first by
+//!    baram's own reader in the same sandbox ([`baram_hwp`], through
+//!    [`DocOptions::hwp_helper`]: the baram binary); their summary
+//!    information (author, title, dates) is never read, so nothing of it
+//!    can reach the safe PDF or the text.
 //! 8. Videos (MP4/MOV, AVI, Matroska/WebM) are remuxed without metadata by
 //!    ffmpeg in the sandbox, cleaned and checked by the sanitizer (the
 //!    *safe video*), and a *poster* frame re-encoded from its pixels
@@ -698,11 +702,20 @@ fn analyse(
             Ok(wh) => declared = Some(wh),
         }
     }
+    let is_hwp = format.is_none() && matches!(rep.kind.as_deref(), Some("hwp" | "hwpx"));
+    if is_hwp && opts.docs.hwp_helper.is_none() {
+        rep.status = Status::Unhandled;
+        rep.reason = Some(
+            "HWP 5 and HWPX are read by baram's own reader, which this run was not given (Options::docs.hwp_helper); `baram vault process` gives it".into(),
+        );
+        return (rep, Vec::new(), false);
+    }
     let is_document = matches!(
         format,
         Some(F::Pdf | F::Docx | F::Xlsx | F::Pptx | F::Odt | F::Ods | F::Odp)
     ) || (format.is_none()
-        && matches!(rep.kind.as_deref(), Some("ole" | "hwp3")));
+        && matches!(rep.kind.as_deref(), Some("ole" | "hwp3")))
+        || is_hwp;
     let is_video = matches!(format, Some(F::Mp4 | F::Avi | F::Mkv));
     let ocr_image = is_image
         && opts.ocr_images
@@ -853,8 +866,6 @@ fn analyse(
         (None, _) => {
             rep.status = Status::Unhandled;
             rep.reason = Some(match rep.kind.as_deref() {
-                Some("hwp") => "HWP 5 (Hangul word processor) is not handled: LibreOffice reads only HWP 97 files, and no HWP 5 converter is installed".into(),
-                Some("hwpx") => "HWPX is not handled: LibreOffice cannot read it".into(),
                 Some("zip") => "a ZIP archive that is no known document: its members are not unpacked yet (unexplained ZIP)".into(),
                 Some(k) => format!("{k} files are not handled yet"),
                 None => "unknown type: not handled".into(),
@@ -1147,9 +1158,11 @@ mod tests {
             Some("docx")
         );
         assert_eq!(kind_of(&fixtures::png_plain()).as_deref(), Some("png"));
+        // Without the reader (the library's default), HWP is unhandled
+        // and says why.
         let (r, d, _) = analyse(&hwp, &Options::default(), &Ok(Sandbox::unconfined()));
         assert_eq!(r.status, Status::Unhandled);
-        assert!(r.reason.unwrap().contains("HWP"));
+        assert!(r.reason.unwrap().contains("hwp_helper"));
         assert!(d.is_empty());
     }
 

@@ -4,6 +4,12 @@
 //! 1. Not a PDF (DOCX/ODT/XLSX/PPTX/DOC/HWP 97 …): LibreOffice headless,
 //!    `soffice --convert-to pdf` with a private profile
 //!    (`-env:UserInstallation=file:///tmp/lo`) in the sandbox's tmpfs.
+//!    HWP 5 and HWPX, which LibreOffice does not read, are first read in
+//!    the same sandbox run by baram's own reader ([`baram_hwp`], run as
+//!    `baram __hwp-render in.hwp doc.fodt`: the baram binary bound
+//!    read-only, see [`DocOptions::hwp_helper`]), which writes a flat ODT
+//!    of the paragraphs and tables and nothing else (no metadata, no
+//!    pictures yet); LibreOffice converts that.
 //! 2. `pdfinfo` (page count), `pdftotext` (the text layer, pages split by
 //!    form feeds) and `pdftotext -bbox` (its words' boxes), one sandbox run.
 //! 3. Each page, in parallel (one per core): `pdftoppm -r 150 -png` (the
@@ -54,6 +60,11 @@ pub struct DocOptions {
     pub max_side: u32,
     /// Pages rendered and OCRed at once.
     pub threads: usize,
+    /// The program whose `__hwp-render IN OUT` reads HWP 5 and HWPX
+    /// documents into a flat ODT ([`hwp_render_main`]): the baram binary
+    /// itself (`baram vault process` sets it). `None`: HWP 5 and HWPX are
+    /// not rendered (unhandled).
+    pub hwp_helper: Option<std::path::PathBuf>,
 }
 
 impl Default for DocOptions {
@@ -66,6 +77,7 @@ impl Default for DocOptions {
             dpi: 150,
             max_side: 5000,
             threads: ocr::default_threads(),
+            hwp_helper: None,
         }
     }
 }
@@ -77,7 +89,8 @@ pub struct DocFacts {
     pub pages: u32,
     /// Pages rendered (fewer when over [`DocOptions::max_pages`]).
     pub pages_rendered: u32,
-    /// "libreoffice" when the original was converted to PDF first.
+    /// "libreoffice" when the original was converted to PDF first,
+    /// "baram-hwp, libreoffice" for HWP 5 and HWPX.
     pub converted_with: Option<String>,
     /// "text layer", "ocr", or "text layer and ocr".
     pub text_source: String,
@@ -160,13 +173,16 @@ pub fn render_document(
         deadline: Instant::now() + o.time,
         total: o.time,
     };
-    let (pdf, converted_with) = if kind == "pdf" {
-        (Zeroizing::new(data.to_vec()), None)
-    } else {
-        (
+    let (pdf, converted_with) = match kind {
+        "pdf" => (Zeroizing::new(data.to_vec()), None),
+        "hwp" | "hwpx" => (
+            convert_hwp(sb, data, kind, &clock, o)?,
+            Some("baram-hwp, libreoffice".to_string()),
+        ),
+        _ => (
             convert_to_pdf(sb, data, kind, &clock, o)?,
             Some("libreoffice".to_string()),
-        )
+        ),
     };
     let mut r = render_pdf(sb, &pdf, &clock, o)?;
     r.facts.converted_with = converted_with;
@@ -181,9 +197,7 @@ fn convert_to_pdf(
     o: &DocOptions,
 ) -> Result<Zeroizing<Vec<u8>>, String> {
     let name = input_name(kind);
-    let script = format!(
-        "soffice --headless --norestore --nologo --nolockcheck --nodefault \"-env:UserInstallation=file://$PWD/lo\" --convert-to pdf --outdir out {name}"
-    );
+    let script = format!("{SOFFICE} {name}");
     let mut j = Job::new("/bin/sh", &["-c", &script]);
     j.files = vec![(&name, data)];
     let stem = name.rsplit_once('.').map_or(name.as_str(), |(s, _)| s);
@@ -199,6 +213,85 @@ fn convert_to_pdf(
             r.status,
             ocr::last_line(&r.stderr)
         )),
+    }
+}
+
+const SOFFICE: &str = "soffice --headless --norestore --nologo --nolockcheck --nodefault \"-env:UserInstallation=file://$PWD/lo\" --convert-to pdf --outdir out";
+
+/// HWP 5 / HWPX to PDF in one sandbox run: baram's reader writes a flat
+/// ODT (exit 6 when it refuses the file, its reason on stderr), then
+/// LibreOffice converts it.
+fn convert_hwp(
+    sb: &Sandbox,
+    data: &[u8],
+    kind: &str,
+    clock: &Clock,
+    o: &DocOptions,
+) -> Result<Zeroizing<Vec<u8>>, String> {
+    let helper = o
+        .hwp_helper
+        .as_deref()
+        .ok_or("internal: no HWP reader was given (DocOptions::hwp_helper)")?;
+    let name = if kind == "hwpx" { "in.hwpx" } else { "in.hwp" };
+    let script =
+        format!("\"$BARAM_HELPER\" __hwp-render {name} doc.fodt || exit 6; {SOFFICE} doc.fodt");
+    let mut j = Job::new("/bin/sh", &["-c", &script]);
+    j.files = vec![(name, data)];
+    j.outputs = vec!["out/doc.pdf"];
+    j.helper = Some(helper);
+    j.env = vec![("RUST_BACKTRACE", "0".into())];
+    let r = sb
+        .run_job(&j, &clock.limits(o))
+        .map_err(|e| clock.err("the HWP reader and LibreOffice", e))?;
+    if r.status.code() == Some(6) {
+        return Err(format!(
+            "the HWP reader refused it: {}",
+            ocr::last_line(&r.stderr)
+        ));
+    }
+    match r.files.into_iter().next().flatten() {
+        Some(pdf) if pdf.starts_with(b"%PDF-") => Ok(Zeroizing::new(pdf)),
+        _ => Err(format!(
+            "LibreOffice could not convert the HWP reader's document ({}): {}",
+            r.status,
+            ocr::last_line(&r.stderr)
+        )),
+    }
+}
+
+/// `baram __hwp-render IN OUT` (and the `baram-vault-hwp` test program):
+/// reads the HWP 5 or HWPX document IN with [`baram_hwp`] and writes the
+/// flat ODT OUT. Runs inside the sandbox, on the hostile file; the only
+/// function of this crate that writes to stderr, being that program's
+/// `main`: 0 written, 2 refused (the reason on stderr, one line), 3 the
+/// reader panicked (a bug; the file is refused all the same).
+pub fn hwp_render_main(args: &[std::ffi::OsString]) -> i32 {
+    let [input, output] = args else {
+        eprintln!("usage: baram __hwp-render IN OUT");
+        return 2;
+    };
+    std::panic::set_hook(Box::new(|_| {}));
+    let r = std::panic::catch_unwind(|| -> Result<(), String> {
+        let data = std::fs::read(input).map_err(|e| format!("{}: {e}", input.display()))?;
+        let fodt =
+            baram_hwp::convert(&data, &baram_hwp::Limits::default()).map_err(|e| e.to_string())?;
+        std::fs::write(output, fodt).map_err(|e| format!("{}: {e}", output.display()))
+    });
+    match r {
+        Ok(Ok(())) => 0,
+        Ok(Err(e)) => {
+            eprintln!("{e}");
+            2
+        }
+        Err(p) => {
+            let msg = p
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| p.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            eprintln!("the HWP reader crashed on it (please report it): {msg}");
+            3
+        }
     }
 }
 

@@ -17,7 +17,9 @@
 //! from pipes into the sandbox's tmpfs, and names output files that come back
 //! through pipes (descriptors 3, 4, … written by a wrapper shell after the
 //! program ended; the program itself runs with them closed). Nothing of the
-//! host's file system is writable, and nothing is written to it.
+//! host's file system is writable, and nothing is written to it. A job may
+//! also run one program of ours ([`Job::helper`], bound read-only): the
+//! baram binary, whose `__hwp-render` reads HWP documents in here.
 //!
 //! [`Sandbox::probe`] checks that bwrap exists *and* can start here (a
 //! container may forbid user namespaces); callers refuse to run parsers
@@ -146,7 +148,15 @@ pub struct Job<'a> {
     pub outputs: Vec<&'a str>,
     /// Environment variables besides PATH, HOME, TMPDIR and LANG.
     pub env: Vec<(&'a str, String)>,
+    /// A program of ours the job runs, named to it as `$BARAM_HELPER`
+    /// (baram itself, for the readers of formats no installed tool reads:
+    /// `baram __hwp-render`). In bubblewrap it is bound read-only at
+    /// [`HELPER_PATH`]; unconfined, it is its own path.
+    pub helper: Option<&'a Path>,
 }
+
+/// Where a [`Job::helper`] is inside bubblewrap.
+pub const HELPER_PATH: &str = "/run/baram/helper";
 
 impl<'a> Job<'a> {
     pub fn new(program: &'a str, args: &[&str]) -> Job<'a> {
@@ -361,7 +371,7 @@ impl Sandbox {
     }
 
     /// The bwrap arguments up to (not including) the command.
-    fn args(&self, limits: &Limits) -> Vec<String> {
+    fn args(&self, limits: &Limits, helper: Option<&Path>) -> Vec<String> {
         let mut a: Vec<String> = [
             "--unshare-all",
             "--die-with-parent",
@@ -420,8 +430,18 @@ impl Sandbox {
                 .map(|s| s.to_string()),
         );
         a.push(limits.tmpfs.to_string());
+        a.extend(["--tmpfs", "/tmp"].iter().map(|s| s.to_string()));
+        if let Some(h) = helper {
+            // Before the root is made read-only: bwrap makes the mount point.
+            a.push("--ro-bind".into());
+            a.push(h.to_string_lossy().into_owned());
+            a.push(HELPER_PATH.into());
+            a.push("--setenv".into());
+            a.push("BARAM_HELPER".into());
+            a.push(HELPER_PATH.into());
+        }
         a.extend(
-            ["--tmpfs", "/tmp", "--remount-ro", "/", "--chdir", "/tmp"]
+            ["--remount-ro", "/", "--chdir", "/tmp"]
                 .iter()
                 .map(|s| s.to_string()),
         );
@@ -477,6 +497,14 @@ impl Sandbox {
                 return Err(internal("a sandbox output is a plain relative path"));
             }
         }
+        if let Some(h) = job.helper
+            && !(h.is_absolute() && h.is_file())
+        {
+            return Err(SandboxError::Spawn(io::Error::other(format!(
+                "the helper program {} is not a file",
+                h.display()
+            ))));
+        }
         match &self.mode {
             Mode::Bwrap(bwrap) => self.run_bwrap(bwrap, job, limits),
             Mode::Unconfined => run_unconfined(job, limits),
@@ -485,7 +513,7 @@ impl Sandbox {
 
     fn run_bwrap(&self, bwrap: &Path, job: &Job, limits: &Limits) -> Result<Output, SandboxError> {
         let mut c = Command::new(bwrap);
-        c.args(self.args(limits));
+        c.args(self.args(limits, job.helper));
         for (k, v) in &job.env {
             c.args(["--setenv", k, v]);
         }
@@ -596,6 +624,9 @@ fn run_unconfined(job: &Job, limits: &Limits) -> Result<Output, SandboxError> {
         .env("TMPDIR", &dir.0)
         .env("LANG", "C.UTF-8")
         .current_dir(&dir.0);
+    if let Some(h) = job.helper {
+        c.env("BARAM_HELPER", h);
+    }
     for (k, v) in &job.env {
         c.env(k, v);
     }
