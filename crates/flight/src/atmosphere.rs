@@ -92,7 +92,7 @@ pub fn nasa_glenn_density(h: f64) -> f64 {
 /// well under a millimetre, and a table look-up is a fraction of the
 /// latency of `powf` and `sqrt`. Outside a table's range (which spans its
 /// layer and 500 m around it, up to 60 km) the formula itself is used.
-#[inline]
+#[inline(always)]
 pub fn nasa_glenn_inv_sqrt_density(h: f64, layer: usize) -> f64 {
     let t = &inv_sqrt_tables()[layer.min(2)];
     let a = (h - t.h0) * (1.0 / INV_SQRT_DENSITY_STEP_M);

@@ -1034,7 +1034,7 @@ enum Vertical {
 impl Vertical {
     /// The rate at `h` with the atmosphere formulas of layer `layer` (a
     /// step never leaves the layer it starts in: it is cut at the bounds).
-    #[inline]
+    #[inline(always)]
     fn rate(self, h: f64, layer: usize) -> f64 {
         match self {
             Vertical::Constant(w) => w,
@@ -1078,7 +1078,7 @@ impl Vertical {
 
     /// The RK4 stage altitudes of a step of length `dt` from `h`, and the
     /// altitude at its end.
-    #[inline]
+    #[inline(always)]
     fn stages(self, h: f64, dt: f64) -> ([f64; 4], f64) {
         let layer = self.layer(h);
         let w1 = self.rate(h, layer);

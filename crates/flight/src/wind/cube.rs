@@ -523,6 +523,7 @@ impl Cube {
         &self.meta
     }
 
+    #[inline]
     fn raw_bytes(&self) -> &[u8] {
         match &self.store {
             Store::Owned(v) => {
@@ -534,6 +535,7 @@ impl Cube {
     }
 
     /// All values, `[time][lat][lon][level][var]`.
+    #[inline]
     pub fn values(&self) -> &[f32] {
         match &self.store {
             Store::Owned(v) => v,
