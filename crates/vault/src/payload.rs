@@ -28,7 +28,7 @@
 use crate::Error;
 use age::secrecy::ExposeSecret;
 use chacha20poly1305::ChaCha20Poly1305;
-use chacha20poly1305::aead::{AeadInPlace, KeyInit};
+use chacha20poly1305::aead::{AeadInOut, KeyInit};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashSet};
 use std::fs::File;
@@ -63,7 +63,8 @@ pub struct PayloadKey(Zeroizing<[u8; 32]>);
 
 impl PayloadKey {
     fn aead(&self) -> ChaCha20Poly1305 {
-        ChaCha20Poly1305::new(self.0.as_ref().into())
+        let key: &[u8; 32] = &self.0;
+        ChaCha20Poly1305::new(key.into())
     }
 }
 
@@ -78,7 +79,7 @@ fn chunk_nonce(counter: u64, last: bool) -> [u8; 12] {
 /// Seals one chunk in place; returns its tag.
 fn seal(aead: &ChaCha20Poly1305, counter: u64, last: bool, chunk: &mut [u8]) -> [u8; TAG] {
     debug_assert!(chunk.len() <= CHUNK);
-    aead.encrypt_in_place_detached(&chunk_nonce(counter, last).into(), b"", chunk)
+    aead.encrypt_inout_detached(&chunk_nonce(counter, last).into(), b"", chunk.into())
         .expect("a 64 KiB chunk is far below ChaCha20's limit")
         .into()
 }
