@@ -622,6 +622,7 @@ impl Cube {
         &self,
         bases: [usize; N],
         weights: [f64; N],
+        (wy, wx): (f64, f64),
         alt: f64,
         hint: &mut Hint,
     ) -> Result<Wind, OutOfData> {
@@ -631,15 +632,32 @@ impl Cube {
         let starts: [usize; N] = bases.map(|b| b * col);
         // Height, U and V of levels k and k + 1 at each corner: the six
         // values of a corner are adjacent in its column.
+        // With one time (four corners) they are kept in bilinear form, A +
+        // B·wx + C·wy + D·wx·wy (A = X00, B = X01 − X00, C = X10 − X00,
+        // D = X11 − X10 − X01 + X00): fewer operations, and a shorter chain,
+        // than weighting each corner. Both ways are exact bilinear
+        // interpolation up to rounding.
         let load = |k: usize, out: &mut [[f64; 2 * NVAR]; 8]| {
             for c in 0..N {
                 let at = starts[c] + k * NVAR;
                 let x: &[f32; 2 * NVAR] = v[at..at + 2 * NVAR].try_into().expect("inside the cube");
                 out[c] = x.map(f64::from);
             }
+            if N == 4 {
+                let [x00, x01, x10, x11] = [out[0], out[1], out[2], out[3]];
+                for q in 0..2 * NVAR {
+                    out[1][q] = x01[q] - x00[q];
+                    out[2][q] = x10[q] - x00[q];
+                    out[3][q] = (x11[q] - x10[q]) - (x01[q] - x00[q]);
+                }
+            }
         };
         // Those values at the point.
         let combine = |corners: &[[f64; 2 * NVAR]; 8]| -> [f64; 2 * NVAR] {
+            if N == 4 {
+                let [a, b, c, d] = [&corners[0], &corners[1], &corners[2], &corners[3]];
+                return std::array::from_fn(|q| (a[q] + b[q] * wx) + (c[q] + d[q] * wx) * wy);
+            }
             let mut acc = [0.0f64; 2 * NVAR];
             for c in 0..N {
                 for q in 0..2 * NVAR {
@@ -793,7 +811,7 @@ impl WindField for Cube {
                 corner(0, 1, 1),
             ];
             let weights = [wy0 * wx0, wy0 * wx, wy * wx0, wy * wx];
-            self.blend(bases, weights, alt, hint)
+            self.blend(bases, weights, (wy, wx), alt, hint)
         } else {
             let wt0 = 1.0 - wt;
             let mut bases = [0; 8];
@@ -807,7 +825,7 @@ impl WindField for Cube {
                     }
                 }
             }
-            self.blend(bases, weights, alt, hint)
+            self.blend(bases, weights, (wy, wx), alt, hint)
         }
     }
 
