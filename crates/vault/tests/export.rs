@@ -8,12 +8,11 @@
 //! exports are byte-identical (and a property test: whatever order and case
 //! name the items were added under).
 
-use age::secrecy::SecretString;
+mod common;
 use baram_sanitize::fixtures;
 use baram_vault::search::Query;
-use baram_vault::{
-    Intake, IntakeOptions, KeygenOptions, Keys, TriageStatus, Vault, parse_recipient,
-};
+use baram_vault::{IntakeOptions, Keys, TriageStatus, Vault};
+use common::*;
 use proptest::prelude::*;
 use std::collections::HashMap;
 use std::fs;
@@ -22,86 +21,20 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-const PASS: &str = "correct horse 바람 staple";
 const COURIER: &str = "C-0419-백두";
 const INTAKE_NOTE: &str = "received near Hyesan 혜산, second trip";
+
+/// Every intake here carries a courier code and a note.
+fn courier_and_note() -> IntakeOptions {
+    IntakeOptions {
+        courier: Some(COURIER.into()),
+        note: Some(INTAKE_NOTE.into()),
+    }
+}
 const CASE: &str = "Hyesan 혜산 border post";
 const TAG: &str = "TAG-courier-route-혜산";
 const NOTE_OUT: &str = "EXPORTED-NOTE-0001: 장마당 가격 자료, verified by two sources";
 const NOTE_IN: &str = "PRIVATE-NOTE-0002: the courier's cousin works at the post";
-
-fn pass() -> SecretString {
-    SecretString::from(PASS.to_string())
-}
-
-fn unique(tag: &str) -> String {
-    let mut b = [0u8; 4];
-    getrandom::fill(&mut b).unwrap();
-    format!("{tag}-{:02x}{:02x}{:02x}{:02x}", b[0], b[1], b[2], b[3])
-}
-
-fn new_vault(root: &Path) {
-    Vault::keygen(
-        root,
-        &pass(),
-        &KeygenOptions {
-            scrypt_log_n: Some(10),
-        },
-    )
-    .unwrap();
-}
-
-/// Takes `files` in through an intake (with a courier code and a note) and
-/// imports them. Returns each name's item id.
-fn bring_in(root: &Path, work: &Path, files: &[(&str, Vec<u8>)]) -> HashMap<String, String> {
-    let recipient = fs::read_to_string(root.join("recipient.txt")).unwrap();
-    let r = parse_recipient(recipient.trim()).unwrap();
-    let src = work.join(unique("src"));
-    fs::create_dir_all(&src).unwrap();
-    let bundle = work.join(unique("bundle"));
-    let mut it = Intake::open(&bundle, &[r]).unwrap();
-    let opts = IntakeOptions {
-        courier: Some(COURIER.into()),
-        note: Some(INTAKE_NOTE.into()),
-    };
-    let mut ids = HashMap::new();
-    for (name, data) in files {
-        let p = src.join(name);
-        fs::write(&p, data).unwrap();
-        let id = it.add_file(&p, &opts, &mut |_| {}).unwrap().id;
-        ids.insert(name.to_string(), id);
-    }
-    drop(it);
-    fs::remove_dir_all(&src).unwrap();
-    let mut v = Vault::open_writer(root).unwrap();
-    let keys = v.unlock(&pass()).unwrap();
-    let rep = v.import(&keys, &bundle, &|_, _| {}).unwrap();
-    assert_eq!(rep.failed + rep.incomplete, 0, "{rep:?}");
-    fs::remove_dir_all(&bundle).unwrap();
-    ids
-}
-
-fn open(root: &Path) -> (Vault, Keys) {
-    let v = Vault::open_writer(root).unwrap();
-    let k = v.unlock(&pass()).unwrap();
-    (v, k)
-}
-
-fn all_files(root: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in fs::read_dir(&d).unwrap().flatten() {
-            let t = e.file_type().unwrap();
-            if t.is_dir() {
-                stack.push(e.path());
-            } else if t.is_file() {
-                out.push(e.path());
-            }
-        }
-    }
-    out
-}
 
 fn find(h: &[u8], n: &[u8]) -> bool {
     memchr::memmem::find(h, n).is_some()
@@ -271,13 +204,18 @@ fn triage_show_search_and_an_export_that_names_no_source() {
         serials: (0..8).map(|i| unique(&format!("WD-EXP{i}"))).collect(),
     };
     let files = fixture_set(&planted);
-    let ids = bring_in(&root, t.path(), &files);
+    let ids = bring_in_with(&root, t.path(), &files, &courier_and_note());
     {
         let (mut v, keys) = open(&root);
         v.process(&keys, &Default::default(), &|_, _| {}).unwrap();
     }
     // One more item, imported after processing: not processed yet.
-    let late = bring_in(&root, t.path(), &[("late.png", fixtures::png_plain())]);
+    let late = bring_in_with(
+        &root,
+        t.path(),
+        &[("late.png", fixtures::png_plain())],
+        &courier_and_note(),
+    );
     let late_id = late["late.png"].clone();
 
     // Triage.
@@ -564,7 +502,7 @@ fn refused_items_and_notes_not_for_export() {
     let t = tempfile::tempdir().unwrap();
     let root = t.path().join("vault");
     new_vault(&root);
-    let ids = bring_in(
+    let ids = bring_in_with(
         &root,
         t.path(),
         &[
@@ -572,6 +510,7 @@ fn refused_items_and_notes_not_for_export() {
             ("b.txt", b"MARKER-B plain testimony\n".to_vec()),
             ("c.gif", fixtures::gif_with_comment()),
         ],
+        &courier_and_note(),
     );
     let (mut v, keys) = open(&root);
     // Before processing: nothing can go out, nothing is written.
@@ -677,7 +616,7 @@ fn shared() -> &'static Fixture {
             .collect();
         let refs: Vec<(&str, Vec<u8>)> =
             files.iter().map(|(n, d)| (n.as_str(), d.clone())).collect();
-        let map = bring_in(&root, dir.path(), &refs);
+        let map = bring_in_with(&root, dir.path(), &refs, &courier_and_note());
         let (mut v, keys) = open(&root);
         v.process(&keys, &Default::default(), &|_, _| {}).unwrap();
         let ids: Vec<String> = files.iter().map(|(n, _)| map[n].clone()).collect();
@@ -768,7 +707,7 @@ fn killed_triage_updates_leave_every_case_whole() {
         .map(|i| (format!("f{i}.txt"), format!("text {i}\n").into_bytes()))
         .collect();
     let refs: Vec<(&str, Vec<u8>)> = files.iter().map(|(n, d)| (n.as_str(), d.clone())).collect();
-    bring_in(&root, t.path(), &refs);
+    bring_in_with(&root, t.path(), &refs, &courier_and_note());
     let exe = std::env::current_exe().unwrap();
     let mut last = 0;
     for delay_ms in [100u64, 180, 260, 340, 420, 530, 650, 800, 950, 1100] {

@@ -4,108 +4,15 @@
 //! text for the search index, quarantine of hostile input with the batch going
 //! on and nothing lost, deduplication, and crash safety under kills.
 
-use age::secrecy::SecretString;
+mod common;
 use baram_sanitize::fixtures;
 use baram_vault::process::{Options, Status};
-use baram_vault::{Intake, IntakeOptions, KeygenOptions, Keys, Vault, parse_recipient};
+use common::*;
 use std::collections::HashMap;
 use std::fs;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
-
-const PASS: &str = "correct horse 바람 staple";
-
-fn pass() -> SecretString {
-    SecretString::from(PASS.to_string())
-}
-
-fn new_vault(root: &Path) -> String {
-    Vault::keygen(
-        root,
-        &pass(),
-        &KeygenOptions {
-            scrypt_log_n: Some(10),
-        },
-    )
-    .unwrap()
-}
-
-fn unique(tag: &str) -> String {
-    let mut b = [0u8; 4];
-    getrandom::fill(&mut b).unwrap();
-    format!("{tag}-{:02x}{:02x}{:02x}{:02x}", b[0], b[1], b[2], b[3])
-}
-
-/// Takes `files` (name, bytes) in through an intake bundle and imports it.
-/// Returns the item id of each name.
-fn bring_in(root: &Path, work: &Path, files: &[(&str, Vec<u8>)]) -> HashMap<String, String> {
-    let recipient = fs::read_to_string(root.join("recipient.txt")).unwrap();
-    let r = parse_recipient(recipient.trim()).unwrap();
-    let src = work.join("src");
-    fs::create_dir_all(&src).unwrap();
-    let bundle = work.join(unique("bundle"));
-    let mut it = Intake::open(&bundle, &[r]).unwrap();
-    let mut ids = HashMap::new();
-    for (name, data) in files {
-        let p = src.join(name);
-        fs::write(&p, data).unwrap();
-        let id = it
-            .add_file(&p, &IntakeOptions::default(), &mut |_| {})
-            .unwrap()
-            .id;
-        fs::remove_file(&p).unwrap();
-        ids.insert(name.to_string(), id);
-    }
-    drop(it);
-    let mut v = Vault::open_writer(root).unwrap();
-    let keys = v.unlock(&pass()).unwrap();
-    let rep = v.import(&keys, &bundle, &|_, _| {}).unwrap();
-    assert_eq!(rep.failed + rep.incomplete, 0, "{rep:?}");
-    fs::remove_dir_all(&bundle).unwrap();
-    ids
-}
-
-fn open(root: &Path) -> (Vault, Keys) {
-    let v = Vault::open_writer(root).unwrap();
-    let k = v.unlock(&pass()).unwrap();
-    (v, k)
-}
-
-/// Every regular file under `root`, skipping what cannot be read.
-fn all_files(root: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(rd) = fs::read_dir(&d) else { continue };
-        for e in rd.flatten() {
-            let Ok(t) = e.file_type() else { continue };
-            if t.is_dir() {
-                stack.push(e.path());
-            } else if t.is_file() {
-                out.push(e.path());
-            }
-        }
-    }
-    out
-}
-
-fn assert_absent(files: &[PathBuf], secrets: &[Vec<u8>], max_len: u64) {
-    for f in files {
-        if fs::metadata(f).map(|m| m.len() > max_len).unwrap_or(true) {
-            continue;
-        }
-        let Ok(bytes) = fs::read(f) else { continue };
-        for s in secrets {
-            assert!(
-                memchr::memmem::find(&bytes, s).is_none(),
-                "{}: holds the plaintext {:?}",
-                f.display(),
-                String::from_utf8_lossy(s)
-            );
-        }
-    }
-}
 
 fn decode(data: &[u8]) -> image::RgbaImage {
     image::load_from_memory(data).unwrap().to_rgba8()

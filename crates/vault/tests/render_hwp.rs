@@ -10,110 +10,13 @@
 //! The tools are required (scripts/test installs them): a missing one fails
 //! these tests, it never skips them.
 
-use age::secrecy::SecretString;
+mod common;
 use baram_hwp::fixtures::{self, MEETING};
 use baram_vault::process::{Isolation, Options, Status, kind_of};
-use baram_vault::{Intake, IntakeOptions, KeygenOptions, Keys, Vault, parse_recipient};
-use std::collections::HashMap;
+use baram_vault::{Keys, Vault};
+use common::*;
 use std::fs;
-use std::path::{Path, PathBuf};
 use std::process::Command;
-
-const PASS: &str = "correct horse 바람 staple";
-
-fn pass() -> SecretString {
-    SecretString::from(PASS.to_string())
-}
-
-fn new_vault(root: &Path) {
-    Vault::keygen(
-        root,
-        &pass(),
-        &KeygenOptions {
-            scrypt_log_n: Some(10),
-        },
-    )
-    .unwrap();
-}
-
-fn bring_in(root: &Path, work: &Path, files: &[(&str, Vec<u8>)]) -> HashMap<String, String> {
-    let recipient = fs::read_to_string(root.join("recipient.txt")).unwrap();
-    let r = parse_recipient(recipient.trim()).unwrap();
-    let src = work.join("src");
-    fs::create_dir_all(&src).unwrap();
-    let bundle = work.join("bundle");
-    let mut it = Intake::open(&bundle, &[r]).unwrap();
-    let mut ids = HashMap::new();
-    for (name, data) in files {
-        let p = src.join(name);
-        fs::write(&p, data).unwrap();
-        let id = it
-            .add_file(&p, &IntakeOptions::default(), &mut |_| {})
-            .unwrap()
-            .id;
-        fs::remove_file(&p).unwrap();
-        ids.insert(name.to_string(), id);
-    }
-    drop(it);
-    let mut v = Vault::open_writer(root).unwrap();
-    let keys = v.unlock(&pass()).unwrap();
-    let rep = v.import(&keys, &bundle, &|_, _| {}).unwrap();
-    assert_eq!(rep.failed + rep.incomplete, 0, "{rep:?}");
-    fs::remove_dir_all(&bundle).unwrap();
-    ids
-}
-
-fn open(root: &Path) -> (Vault, Keys) {
-    let v = Vault::open_writer(root).unwrap();
-    let k = v.unlock(&pass()).unwrap();
-    (v, k)
-}
-
-fn all_files(root: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(rd) = fs::read_dir(&d) else { continue };
-        for e in rd.flatten() {
-            let Ok(t) = e.file_type() else { continue };
-            if t.is_dir() {
-                stack.push(e.path());
-            } else if t.is_file() {
-                out.push(e.path());
-            }
-        }
-    }
-    out
-}
-
-fn assert_absent(files: &[PathBuf], secrets: &[Vec<u8>]) {
-    for f in files {
-        if fs::metadata(f).map(|m| m.len() > 256 << 20).unwrap_or(true) {
-            continue;
-        }
-        let Ok(bytes) = fs::read(f) else { continue };
-        for s in secrets {
-            assert!(
-                memchr::memmem::find(&bytes, s).is_none(),
-                "{}: holds the plaintext {:?}",
-                f.display(),
-                String::from_utf8_lossy(s)
-            );
-        }
-    }
-}
-
-fn tool(cmd: &mut Command, what: &str) -> std::process::Output {
-    let o = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("{what} is required ({e}); scripts/test installs it"));
-    assert!(
-        o.status.success(),
-        "{what}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    o
-}
 
 /// The test build of the reader program (`baram __hwp-render` is the same
 /// function).
@@ -319,8 +222,8 @@ fn hwp5_and_hwpx_become_safe_pdfs_with_their_text_and_no_author() {
     .map(|w| w.as_bytes().to_vec())
     .chain([b"%PDF-".to_vec(), b"office:document".to_vec()])
     .collect();
-    assert_absent(&all_files(&root), &secrets);
-    assert_absent(&all_files(&tmp), &secrets[..4]);
+    assert_absent(&all_files(&root), &secrets, 256 << 20);
+    assert_absent(&all_files(&tmp), &secrets[..4], 256 << 20);
     let c = v.check(&keys, false, &|_, _| {}).unwrap();
     assert!(c.is_clean(), "{c:#?}");
 }

@@ -350,24 +350,22 @@ struct Axis {
 }
 
 impl Axis {
-    fn lat(g: &Grid) -> Axis {
+    fn new(x0: f64, dx: f64, n: usize, last: f64) -> Axis {
         Axis {
-            x0: g.lat0,
-            inv_dx: 1.0 / g.dlat,
-            n: g.nlat,
-            top: (g.nlat - 1) as f64,
-            last: g.lat_last(),
+            x0,
+            inv_dx: 1.0 / dx,
+            n,
+            top: (n - 1) as f64,
+            last,
         }
     }
 
+    fn lat(g: &Grid) -> Axis {
+        Axis::new(g.lat0, g.dlat, g.nlat, g.lat_last())
+    }
+
     fn lon(g: &Grid) -> Axis {
-        Axis {
-            x0: g.lon0,
-            inv_dx: 1.0 / g.dlon,
-            n: g.nlon,
-            top: (g.nlon - 1) as f64,
-            last: g.lon_last(),
-        }
+        Axis::new(g.lon0, g.dlon, g.nlon, g.lon_last())
     }
 
     /// Splits `x` into (lower index, weight of the upper node), or `None`
