@@ -593,7 +593,7 @@ pub fn build(
             let size = plan.capacity.fs.volume_bytes;
             let l = crate::fat32::layout(&vol, size, &opts)?;
             atomic_file(out, |f| {
-                crate::fat32::write_image(&vol, &l, f).map_err(Error::from)
+                crate::fat32::write_image_file(&vol, &l, f).map_err(Error::from)
             })?;
             size
         }

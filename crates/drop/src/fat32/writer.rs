@@ -1,7 +1,8 @@
 //! Sequential writing of a laid-out FAT32 image.
 
 use std::fs::File;
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::{Read, Write};
+use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
@@ -17,23 +18,24 @@ struct Out<'a, W: Write + ?Sized> {
     w: &'a mut W,
     pos: u64,
     zeros: Vec<u8>,
-    /// Writing into an empty regular file: runs of zeros are skipped
-    /// (holes, which read as zeros) instead of written.
+    /// Writing into a regular file already sized to the image and all
+    /// holes: every write goes to its offset (`w` is not used), and runs of
+    /// zeros are skipped (holes read as zeros) instead of written.
     sparse: Option<&'a File>,
 }
 
 impl<W: Write + ?Sized> Out<'_, W> {
     fn put(&mut self, b: &[u8]) -> Result<(), Error> {
-        self.w.write_all(b).map_err(Error::Write)?;
+        match self.sparse {
+            Some(f) => f.write_all_at(b, self.pos).map_err(Error::Write)?,
+            None => self.w.write_all(b).map_err(Error::Write)?,
+        }
         self.pos += b.len() as u64;
         Ok(())
     }
     fn zero(&mut self, mut n: u64) -> Result<(), Error> {
-        if let Some(mut f) = self.sparse {
-            if n > 0 {
-                f.seek(SeekFrom::Current(n as i64)).map_err(Error::Write)?;
-                self.pos += n;
-            }
+        if self.sparse.is_some() {
+            self.pos += n;
             return Ok(());
         }
         while n > 0 {
@@ -365,10 +367,12 @@ fn data_files<'a>(vol: &'a Volume, layout: &Layout) -> Vec<(String, &'a Source, 
     v
 }
 
-/// Copies exactly `size` bytes of the file at `p` to the output with
-/// `std::io::copy`, which lets the kernel copy (copy_file_range/sendfile)
-/// when the output is a plain `File`, as `cp` does; otherwise it is a
-/// buffered copy. Checks that the source has no more bytes.
+/// Copies exactly `size` bytes of the file at `p` to the output and checks
+/// that the source has no more bytes. Into a file image (`o.sparse`) the
+/// kernel copies with `copy_file_range` at the final offset, as `cp` does
+/// (on XFS and btrfs this shares the blocks instead of copying them);
+/// otherwise `std::io::copy` does the same through the writer's position,
+/// or a buffered copy when the writer is not a file.
 fn copy_file<W: Write + ?Sized>(
     o: &mut Out<W>,
     path: &str,
@@ -380,13 +384,19 @@ fn copy_file<W: Write + ?Sized>(
         source_path: p.to_path_buf(),
         error,
     };
-    let f = File::open(p).map_err(read_err)?;
-    let mut take = (&f).take(size);
-    let n = std::io::copy(&mut take, o.w).map_err(|error| Error::Copy {
+    let copy_err = |error| Error::Copy {
         path: path.to_string(),
         source_path: p.to_path_buf(),
         error,
-    })?;
+    };
+    let f = File::open(p).map_err(read_err)?;
+    let n = match o.sparse {
+        Some(out) => copy_at(&f, out, o.pos, size).map_err(copy_err)?,
+        None => {
+            let mut take = (&f).take(size);
+            std::io::copy(&mut take, o.w).map_err(copy_err)?
+        }
+    };
     o.pos += n;
     let mismatch = |actual: String| Error::SourceSizeMismatch {
         path: path.to_string(),
@@ -399,13 +409,60 @@ fn copy_file<W: Write + ?Sized>(
     }
     let mut one = [0u8; 1];
     loop {
-        match (&f).read(&mut one) {
+        match f.read_at(&mut one, n) {
             Ok(0) => return Ok(()),
             Ok(_) => return Err(mismatch("more".into())),
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             Err(e) => return Err(read_err(e)),
         }
     }
+}
+
+/// Copies up to `size` bytes from the start of `src` to `out` at offset
+/// `at`; returns how many (fewer only if the source is shorter). Uses
+/// `copy_file_range` with explicit offsets, and a read/write loop where the
+/// kernel cannot (another file system, an old kernel).
+fn copy_at(src: &File, out: &File, at: u64, size: u64) -> std::io::Result<u64> {
+    use nix::errno::Errno;
+    let mut done = 0u64;
+    let mut kernel = true;
+    let mut buf = Vec::new();
+    while done < size {
+        let want = (size - done).min(1 << 30) as usize;
+        if kernel {
+            let mut off_in = done as i64;
+            let mut off_out = (at + done) as i64;
+            match nix::fcntl::copy_file_range(
+                src,
+                Some(&mut off_in),
+                out,
+                Some(&mut off_out),
+                want,
+            ) {
+                Ok(0) => return Ok(done),
+                Ok(n) => {
+                    done += n as u64;
+                    continue;
+                }
+                Err(Errno::EINTR) => continue,
+                Err(Errno::ENOSYS | Errno::EXDEV | Errno::EOPNOTSUPP | Errno::EINVAL) => {
+                    kernel = false;
+                    buf = vec![0u8; CHUNK];
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let k = want.min(buf.len());
+        let n = match src.read_at(&mut buf[..k], done) {
+            Ok(0) => return Ok(done),
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        out.write_all_at(&buf[..n], at + done)?;
+        done += n as u64;
+    }
+    Ok(done)
 }
 
 enum Msg {
@@ -464,11 +521,12 @@ pub fn write_image<W: Write + ?Sized>(
 /// sources instead of copied. A hole reads as zeros, so the image is
 /// byte-identical to the sequential one. The file ends at `image_size`.
 pub fn write_image_file(vol: &Volume, layout: &Layout, file: &File) -> Result<(), Error> {
+    // Emptied, then sized: the whole image is one hole, so every copy
+    // lands inside the file (no end-of-file to move and zero at each one).
     file.set_len(0).map_err(Error::Write)?;
-    let mut f: &File = file;
-    f.seek(SeekFrom::Start(0)).map_err(Error::Write)?;
-    write_inner(vol, layout, &mut f, Some(file))?;
     file.set_len(layout.image_size).map_err(Error::Write)?;
+    let mut f: &File = file;
+    write_inner(vol, layout, &mut f, Some(file))?;
     Ok(())
 }
 
