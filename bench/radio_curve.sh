@@ -22,9 +22,11 @@ cargo build --release -q -p baram
 E=target/release/examples/modem_curve
 SNRS=${SNRS:-"-12 -10 -8 -6 -4 -2 0 2 4 6 8 10 12 15"}
 for profile in awgn poor; do
-  for mode in robust sturdy steady normal fast; do
-    # Robust frames last 20 s: fewer of them.
+  for mode in ${MODES:-deepest deep robust sturdy steady normal fast}; do
+    # Deepest frames last 82 s, deep 41 s, robust 20 s: fewer of them.
     n=$FRAMES
+    [ "$mode" = deepest ] && n=$(( (FRAMES + 2) / 3 ))
+    [ "$mode" = deep ] && n=$(( (FRAMES + 1) / 2 ))
     [ "$mode" = robust ] && n=$(( (FRAMES + 3) / 4 ))
     [ "$mode" = sturdy ] && n=$(( (FRAMES + 1) / 2 ))
     SEED=${SEED:-1} FREQ=${FREQ:-0} PPM=${PPM:-0} $E "$mode" "$profile" "$n" $SNRS

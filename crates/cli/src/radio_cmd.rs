@@ -44,8 +44,9 @@ pub struct EncodeArgs {
     /// The output WAV.
     #[arg(short, long)]
     output: PathBuf,
-    /// robust (157 b/s; CCIR Poor at -5 dB), sturdy (311 b/s), steady
-    /// (608 b/s), normal (1.5 kb/s), fast (2.7 kb/s; good channels).
+    /// deepest (38 b/s; CCIR Poor at -12 dB), deep (77 b/s; AWGN at -12 dB,
+    /// Poor at -10), robust (157 b/s; Poor at -5 dB), sturdy (311 b/s),
+    /// steady (608 b/s), normal (1.5 kb/s), fast (2.7 kb/s; good channels).
     #[arg(long, default_value = "normal", value_parser = parse_mode)]
     mode: Mode,
     /// Length of the recording in minutes (default: one round of the
@@ -74,8 +75,9 @@ pub struct DecodeArgs {
 }
 
 fn parse_mode(s: &str) -> Result<Mode, String> {
-    Mode::from_name(s)
-        .ok_or_else(|| format!("unknown mode {s:?}: robust, sturdy, steady, normal or fast"))
+    Mode::from_name(s).ok_or_else(|| {
+        format!("unknown mode {s:?}: deepest, deep, robust, sturdy, steady, normal or fast")
+    })
 }
 
 #[derive(Args, Debug)]

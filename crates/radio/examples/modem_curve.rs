@@ -26,7 +26,8 @@ fn main() {
         eprintln!("usage: modem_curve MODE PROFILE FRAMES SNR...");
         std::process::exit(2);
     }
-    let mode = Mode::from_name(&args[0]).expect("mode: robust, sturdy, steady, normal or fast");
+    let mode = Mode::from_name(&args[0])
+        .expect("mode: deepest, deep, robust, sturdy, steady, normal or fast");
     let profile: Profile = args[1].parse().expect("profile");
     let frames: usize = args[2].parse().expect("frames");
     let seed = env_f("SEED", 1.0) as u64;
@@ -67,7 +68,10 @@ fn main() {
         }
         if std::env::var("DEBUG").is_ok() {
             for (r, p) in &got.frames {
-                if r.esn0_db > -15.0 || p.is_some() {
+                if r.esn0_db > -15.0
+                    || p.is_some()
+                    || std::env::var("DEBUG").is_ok_and(|v| v == "2")
+                {
                     eprintln!("{r:?}");
                 }
             }

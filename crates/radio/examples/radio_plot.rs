@@ -11,7 +11,9 @@ use plotters::prelude::*;
 use plotters::style::{FontStyle, register_font};
 use serde_json::Value;
 
-const MODES: [&str; 5] = ["robust", "sturdy", "steady", "normal", "fast"];
+const MODES: [&str; 7] = [
+    "deepest", "deep", "robust", "sturdy", "steady", "normal", "fast",
+];
 
 struct Point {
     peer: String,
@@ -63,6 +65,8 @@ fn main() {
     root.fill(&WHITE).unwrap();
     let panels = root.split_evenly((2, 2));
     let colors = [
+        RGBColor(0, 0, 0),
+        RGBColor(90, 60, 20),
         RGBColor(0, 0, 139),
         RGBColor(31, 119, 180),
         RGBColor(0, 170, 170),

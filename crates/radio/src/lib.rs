@@ -8,8 +8,8 @@
 //!   recordings and writes each file once it is rebuilt and verified.
 //! * [`broadcast`]: files → carousel → modem → WAV audio, and recordings →
 //!   modem → receiver.
-//! * [`modem`]: OFDM with DVB-S2 LDPC codes, five modes (robust, sturdy,
-//!   steady, normal, fast): carousel packets to 8 kHz audio between 300 and
+//! * [`modem`]: OFDM with DVB-S2 LDPC codes, seven modes (deepest, deep,
+//!   robust, sturdy, steady, normal, fast): carousel packets to 8 kHz audio between 300 and
 //!   2700 Hz and back, tolerating ±50 Hz offset, ±300 ppm clock error,
 //!   fading, AM and clipping.
 

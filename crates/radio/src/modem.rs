@@ -77,6 +77,26 @@ const PERIOD: usize = 64;
 const PERIODS: usize = 16;
 /// Preamble length (samples).
 pub const PREAMBLE: usize = PERIOD * PERIODS;
+/// Periods of the deep mode's preamble (1.02 s): its detector sums eight
+/// times as many products, so it finds frames 4-5 dB weaker.
+const LONG_PERIODS: usize = 128;
+/// The long preamble (samples).
+pub const LONG_PREAMBLE: usize = PERIOD * LONG_PERIODS;
+/// Detection threshold of the long preamble's autocorrelation (its noise
+/// floor is about 8 times lower than the short one's).
+const DETECT_LONG: f32 = 0.0012;
+/// Known symbols (the sync and the first pilot rows) the deep mode's timing
+/// search adds up: one symbol alone is lost among noise peaks at -12 dB over
+/// the long preamble's wide timing uncertainty.
+const LONG_SYNC_ROWS: usize = 10;
+/// How far (samples) around the long preamble's end its sync is looked for.
+const SEARCH_LONG: usize = 3584;
+/// Pilot rows a long frame's signal is measured on before the whole frame
+/// is demodulated.
+const EARLY_ROWS: usize = 24;
+/// How far (dB) under its mode's gate the signal of a long frame's first
+/// pilot rows may measure (a fade at the start) and still be demodulated.
+const EARLY_MARGIN_DB: f64 = 2.0;
 /// The FFT window starts this many samples before the end of the prefix, so
 /// echoes up to this much earlier or later than the strongest path stay
 /// inside the prefix.
@@ -87,6 +107,10 @@ const LEAD: usize = 2000;
 const TX_RMS: f64 = 0.2;
 /// Schmidl–Cox detection threshold on |P|²/(E0·E1).
 const DETECT: f32 = 0.012;
+/// How far (samples) around a short preamble's end its sync is looked for:
+/// the autocorrelation's peak is broad (its window slides over the whole
+/// preamble) and noisy at low SNR.
+const SEARCH: usize = 400;
 /// Normalised sync correlation (|c|²) a candidate must reach.
 const SYNC_MIN: f64 = 0.02;
 /// FFT size of the fine frequency search (0.98 Hz bins).
@@ -98,6 +122,11 @@ const MAX_CLOCK: f64 = 5e-4;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
+    /// For the weakest signals, -12 to -8 dB: the robust code with eight
+    /// copies, behind a preamble eight times as long.
+    Deep,
+    /// Deep with sixteen copies: for fading channels at -12 dB.
+    Deepest,
     /// For poor channels and low SNR (decodes on CCIR Poor at -5 dB).
     Robust,
     /// Between robust and steady: the robust code with two copies.
@@ -120,10 +149,17 @@ struct Spec {
     /// below the code's threshold they cannot decode, and a false detection
     /// measures ≈ -20 dB.
     min_esn0_db: f64,
+    /// Repetitions of the 64-sample preamble period.
+    periods: usize,
+    /// The channel estimate is averaged over pilot rows as far as the
+    /// channel holds still ([`smooth_in_time`]).
+    time_smoothing: bool,
 }
 
 impl Mode {
-    pub const ALL: [Mode; 5] = [
+    pub const ALL: [Mode; 7] = [
+        Mode::Deepest,
+        Mode::Deep,
         Mode::Robust,
         Mode::Sturdy,
         Mode::Steady,
@@ -133,6 +169,26 @@ impl Mode {
 
     fn spec(self) -> Spec {
         match self {
+            Mode::Deepest => Spec {
+                code: Code::R1_4short,
+                repeat: 16,
+                pilot_every: 3,
+                smooth: 11,
+                seed: 0xB8,
+                min_esn0_db: -17.0,
+                periods: LONG_PERIODS,
+                time_smoothing: true,
+            },
+            Mode::Deep => Spec {
+                code: Code::R1_4short,
+                repeat: 8,
+                pilot_every: 3,
+                smooth: 11,
+                seed: 0xB7,
+                min_esn0_db: -15.0,
+                periods: LONG_PERIODS,
+                time_smoothing: true,
+            },
             Mode::Robust => Spec {
                 code: Code::R1_4short,
                 repeat: 4,
@@ -140,6 +196,8 @@ impl Mode {
                 smooth: 9,
                 seed: 0xB1,
                 min_esn0_db: -11.0,
+                periods: PERIODS,
+                time_smoothing: false,
             },
             Mode::Sturdy => Spec {
                 code: Code::R1_4short,
@@ -148,6 +206,8 @@ impl Mode {
                 smooth: 7,
                 seed: 0xB4,
                 min_esn0_db: -8.0,
+                periods: PERIODS,
+                time_smoothing: false,
             },
             Mode::Steady => Spec {
                 code: Code::R1_4short,
@@ -156,6 +216,8 @@ impl Mode {
                 smooth: 5,
                 seed: 0xB5,
                 min_esn0_db: -5.5,
+                periods: PERIODS,
+                time_smoothing: false,
             },
             Mode::Normal => Spec {
                 code: Code::R1_2short,
@@ -164,6 +226,8 @@ impl Mode {
                 smooth: 5,
                 seed: 0xB2,
                 min_esn0_db: -2.5,
+                periods: PERIODS,
+                time_smoothing: false,
             },
             Mode::Fast => Spec {
                 code: Code::R4_5short,
@@ -172,12 +236,16 @@ impl Mode {
                 smooth: 5,
                 seed: 0xB3,
                 min_esn0_db: 0.5,
+                periods: PERIODS,
+                time_smoothing: false,
             },
         }
     }
 
     pub fn name(self) -> &'static str {
         match self {
+            Mode::Deepest => "deepest",
+            Mode::Deep => "deep",
             Mode::Robust => "robust",
             Mode::Sturdy => "sturdy",
             Mode::Steady => "steady",
@@ -218,9 +286,19 @@ impl Mode {
         1 + d + d.div_ceil(self.spec().pilot_every)
     }
 
+    /// Samples of the frame's preamble.
+    pub fn preamble_samples(self) -> usize {
+        PERIOD * self.spec().periods
+    }
+
+    /// Whether the frame has the long preamble (found by its own detector).
+    fn long(self) -> bool {
+        self.spec().periods > PERIODS
+    }
+
     /// Samples of one frame.
     pub fn frame_samples(self) -> usize {
-        PREAMBLE + self.symbols() * SYM
+        self.preamble_samples() + self.symbols() * SYM
     }
 
     /// Seconds of one frame.
@@ -303,8 +381,9 @@ fn ofdm_symbol(ifft: &dyn Fft<f32>, cells: &[Complex32]) -> Vec<Complex32> {
     out
 }
 
-/// The preamble's baseband waveform.
-fn preamble_wave(ifft: &dyn Fft<f32>) -> Vec<Complex32> {
+/// The preamble's baseband waveform: `periods` repetitions of one
+/// 64-sample period.
+fn preamble_wave(ifft: &dyn Fft<f32>, periods: usize) -> Vec<Complex32> {
     let mut pn = Pn::new(0x5EED);
     let amp = (CARRIERS as f32 / 19.0).sqrt();
     let mut buf = vec![Complex32::new(0.0, 0.0); N];
@@ -313,7 +392,7 @@ fn preamble_wave(ifft: &dyn Fft<f32>) -> Vec<Complex32> {
     }
     ifft.process(&mut buf);
     let period = &buf[..PERIOD];
-    (0..PREAMBLE).map(|i| period[i % PERIOD]).collect()
+    (0..PERIOD * periods).map(|i| period[i % PERIOD]).collect()
 }
 
 /// The sender: packets to audio.
@@ -364,7 +443,7 @@ impl Modulator {
                 }
             })
             .collect();
-        let mut out = preamble_wave(&*ifft);
+        let mut out = preamble_wave(&*ifft, spec.periods);
         let mut d = 0;
         for sym in mode.layout() {
             let s = match sym {
@@ -406,7 +485,7 @@ impl Modulator {
             bb.extend(f);
         }
         let ifft = self.ifft.clone();
-        bb.extend(preamble_wave(&*ifft));
+        bb.extend(preamble_wave(&*ifft, mode.spec().periods));
         bb.extend(ofdm_symbol(&*ifft, &pilot_row(mode, 0)));
         bb.extend(std::iter::repeat_n(Complex32::new(0.0, 0.0), LEAD));
         Ok(upconvert(&bb))
@@ -495,10 +574,19 @@ struct Candidate {
 pub struct Demodulator {
     fft: Arc<dyn Fft<f32>>,
     fec: Vec<(Mode, Fec)>,
-    syncs: Vec<(Mode, Vec<Complex32>)>,
+    /// Each mode's known symbols its timing is found with, with their
+    /// offsets (samples) from the sync: the sync alone, and for the deep
+    /// mode the sync and its first pilot rows.
+    syncs: Vec<(Mode, Vec<(usize, Vec<Complex32>)>)>,
+    /// The long preamble (its first 1024 samples are the short one).
     preamble: Vec<Complex32>,
     freq_fft: Arc<dyn Fft<f32>>,
     lowpass: Vec<f32>,
+    /// Plans of the timing search's FFT correlations, by size.
+    planner: FftPlanner<f32>,
+    /// Spectra of the known symbols (conjugated), by (mode, symbol, FFT
+    /// size).
+    spectra: std::collections::HashMap<(Mode, usize, usize), Arc<Vec<Complex32>>>,
 }
 
 impl Default for Demodulator {
@@ -514,14 +602,24 @@ impl Demodulator {
         let fft = planner.plan_fft_forward(N);
         let syncs = Mode::ALL
             .iter()
-            .map(|&m| (m, ofdm_symbol(&*ifft, &pilot_row(m, 0))))
+            .map(|&m| {
+                let rows = if m.long() { LONG_SYNC_ROWS } else { 1 };
+                let known = m
+                    .layout()
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(j, s)| s.filter(|&r| r < rows).map(|r| (j, r)))
+                    .map(|(j, r)| (j * SYM, ofdm_symbol(&*ifft, &pilot_row(m, r))))
+                    .collect();
+                (m, known)
+            })
             .collect();
         let lowpass = crate::channel::dsp::lowpass(40, 1320.0 / FS, 8.0)
             .into_iter()
             .map(|v| v as f32)
             .collect();
         Demodulator {
-            preamble: preamble_wave(&*ifft),
+            preamble: preamble_wave(&*ifft, LONG_PERIODS),
             freq_fft: planner.plan_fft_forward(FREQ_FFT),
             fft,
             fec: Mode::ALL
@@ -530,6 +628,8 @@ impl Demodulator {
                 .collect(),
             syncs,
             lowpass,
+            planner,
+            spectra: std::collections::HashMap::new(),
         }
     }
 
@@ -567,9 +667,11 @@ impl Demodulator {
         out
     }
 
-    /// Schmidl–Cox candidates: (preamble start, frequency offset).
-    fn preambles(bb: &[Complex32]) -> Vec<(usize, f64)> {
-        let w = (PERIODS - 1) * PERIOD;
+    /// Schmidl–Cox candidates of preambles of `periods` periods: (preamble
+    /// start, frequency offset).
+    fn preambles(bb: &[Complex32], periods: usize, detect: f32) -> Vec<(usize, f64)> {
+        let w = (periods - 1) * PERIOD;
+        let len = periods * PERIOD;
         if bb.len() < w + PERIOD + 1 {
             return Vec::new();
         }
@@ -624,15 +726,15 @@ impl Demodulator {
         }
         // Local maxima above the threshold, at least a preamble apart (a
         // false peak in front of a real preamble must not hide it).
-        let above: Vec<usize> = (0..metric.len()).filter(|&d| metric[d] > DETECT).collect();
+        let above: Vec<usize> = (0..metric.len()).filter(|&d| metric[d] > detect).collect();
         let mut out = Vec::new();
         let mut lo = 0;
         let mut hi = 0;
         for (i, &d) in above.iter().enumerate() {
-            while above[lo] + PREAMBLE < d {
+            while above[lo] + len < d {
                 lo += 1;
             }
-            while hi + 1 < above.len() && above[hi + 1] <= d + PREAMBLE {
+            while hi + 1 < above.len() && above[hi + 1] <= d + len {
                 hi += 1;
             }
             let peak = above[lo..=hi]
@@ -647,63 +749,137 @@ impl Demodulator {
         out
     }
 
-    /// Fine timing and mode of a candidate by correlation with the syncs.
-    fn sync(&self, bb: &[Complex32], start: usize, freq: f64) -> Option<(Candidate, f64)> {
-        // The autocorrelation's peak is broad (its window slides over the
-        // whole preamble) and noisy at low SNR: look ±400 samples around it.
-        const SEARCH: usize = 400;
-        let expect = start + PREAMBLE;
-        let lo = expect.saturating_sub(SEARCH);
-        let hi = (expect + SEARCH).min(bb.len().saturating_sub(SYM));
+    /// Fine timing and mode of a candidate by correlation with the syncs
+    /// of the modes with short preambles (`long` false) or long ones,
+    /// looked for `search` samples around the preamble's end.
+    fn sync(
+        &mut self,
+        bb: &[Complex32],
+        start: usize,
+        freq: f64,
+        long: bool,
+        search: usize,
+    ) -> Option<(Candidate, f64)> {
+        let pre = if long { LONG_PREAMBLE } else { PREAMBLE };
+        let syncs: Vec<(Mode, Vec<(usize, Vec<Complex32>)>)> = self
+            .syncs
+            .iter()
+            .filter(|(m, _)| m.long() == long)
+            .cloned()
+            .collect();
+        let span = syncs
+            .iter()
+            .flat_map(|(_, k)| k.iter().map(|(o, _)| o + SYM))
+            .max()
+            .unwrap_or(SYM);
+        let expect = start + pre;
+        let lo = expect.saturating_sub(search);
+        let hi = (expect + search).min(bb.len().saturating_sub(span));
         if hi <= lo {
             return None;
         }
         // The frequency-corrected recording from the preamble in front of the
-        // earliest lag to the end of the latest sync.
-        let pre_lo = lo.checked_sub(PREAMBLE);
+        // earliest lag (as much of it as the score uses) to the end of the
+        // latest known symbol.
+        let scored = pre.min(4096);
+        let pre_lo = lo.checked_sub(scored);
         let base = pre_lo.unwrap_or(lo);
-        let full: Vec<Complex32> = (base..hi + SYM).map(|n| bb[n] * rot(freq, n)).collect();
+        let full: Vec<Complex32> = (base..hi + span).map(|n| bb[n] * rot(freq, n)).collect();
         let seg = &full[lo - base..];
-        // Running energy of the segment windows.
-        let mut energy = Vec::with_capacity(hi - lo + 1);
-        let mut e: f64 = seg[..SYM].iter().map(|v| f64::from(v.norm_sqr())).sum();
-        for i in 0..=hi - lo {
-            if i > 0 {
-                e += f64::from(seg[i + SYM - 1].norm_sqr()) - f64::from(seg[i - 1].norm_sqr());
-            }
-            energy.push(e.max(1e-30));
+        // Energy of every SYM-sample window of the segment.
+        let mut sums = Vec::with_capacity(seg.len() + 1);
+        sums.push(0.0f64);
+        let mut e = 0.0f64;
+        for v in seg {
+            e += f64::from(v.norm_sqr());
+            sums.push(e);
         }
-        // Each mode's sync correlation at every lag.
-        let corrs: Vec<(Mode, Vec<f64>)> = self
-            .syncs
-            .iter()
-            .map(|(mode, r)| {
-                let er: f64 = r.iter().map(|v| f64::from(v.norm_sqr())).sum();
-                let corr = (0..=hi - lo)
-                    .map(|i| {
-                        let mut acc = Complex32::new(0.0, 0.0);
-                        for (a, b) in r.iter().zip(&seg[i..i + SYM]) {
-                            acc += a.conj() * b;
-                        }
-                        f64::from(acc.norm_sqr()) / (er * energy[i])
+        let energy = |a: usize| (sums[a + SYM] - sums[a]).max(1e-30);
+        // Each mode's sync correlation at every lag: with several known
+        // symbols, the mean of their normalised correlations (added without
+        // phase: fading and what is left of the frequency offset turn them).
+        // (Each symbol's correlation at every lag at once, by FFT.)
+        let lags = hi - lo + 1;
+        let m = (lags + SYM - 1).next_power_of_two();
+        let fwd = self.planner.plan_fft_forward(m);
+        let inv = self.planner.plan_fft_inverse(m);
+        let mut corrs: Vec<(Mode, Vec<f64>)> = Vec::with_capacity(syncs.len());
+        let mut buf = vec![Complex32::new(0.0, 0.0); m];
+        for (mode, known) in &syncs {
+            let mut per_row: Vec<Vec<f64>> = Vec::with_capacity(known.len());
+            for (j, (off, r)) in known.iter().enumerate() {
+                let spectrum = self
+                    .spectra
+                    .entry((*mode, j, m))
+                    .or_insert_with(|| {
+                        let mut b = vec![Complex32::new(0.0, 0.0); m];
+                        b[..r.len()].copy_from_slice(r);
+                        fwd.process(&mut b);
+                        b.iter_mut().for_each(|v| *v = v.conj() / m as f32);
+                        Arc::new(b)
                     })
+                    .clone();
+                let er: f64 = r.iter().map(|v| f64::from(v.norm_sqr())).sum();
+                buf.iter_mut().for_each(|v| *v = Complex32::new(0.0, 0.0));
+                buf[..lags + SYM - 1].copy_from_slice(&seg[*off..off + lags + SYM - 1]);
+                fwd.process(&mut buf);
+                for (b, s) in buf.iter_mut().zip(spectrum.iter()) {
+                    *b *= s;
+                }
+                inv.process(&mut buf);
+                per_row.push(
+                    (0..lags)
+                        .map(|i| f64::from(buf[i].norm_sqr()) / (er * energy(i + off)))
+                        .collect(),
+                );
+            }
+            // The known symbols of a long frame span 36 symbols, over which
+            // a clock error of 300 ppm moves the last by 3 samples: their
+            // correlations are added along each of a few clock slopes, and
+            // the best slope counts at each lag.
+            let clocks: &[f64] = if known.len() > 1 {
+                &[-4.5e-4, -3e-4, -1.5e-4, 0.0, 1.5e-4, 3e-4, 4.5e-4]
+            } else {
+                &[0.0]
+            };
+            let mut total = vec![0.0f64; lags];
+            for &clock in clocks {
+                let shifts: Vec<isize> = known
+                    .iter()
+                    .map(|(off, _)| (*off as f64 * clock).round() as isize)
                     .collect();
-                (*mode, corr)
-            })
-            .collect();
-        // The lag: the sync together with the preamble in front of it (four
-        // 256-sample pieces added without phase, so fading and what is left
+                for (i, t) in total.iter_mut().enumerate() {
+                    let (mut sum, mut n) = (0.0, 0usize);
+                    for (row, &d) in per_row.iter().zip(&shifts) {
+                        if let Some(v) = i.checked_add_signed(d).and_then(|k| row.get(k)) {
+                            sum += v;
+                            n += 1;
+                        }
+                    }
+                    if n > 0 {
+                        *t = t.max(sum / n as f64);
+                    }
+                }
+            }
+            corrs.push((*mode, total));
+        }
+        // The lag: the sync together with the preamble in front of it
+        // (256-sample pieces added without phase, so fading and what is left
         // of the frequency offset over its 128 ms do not cancel them). A
         // noise peak of the sync alone, hundreds of samples off in a fade,
         // has no preamble before it.
-        let e_pre: f64 = self.preamble.iter().map(|v| f64::from(v.norm_sqr())).sum();
+        let pieces = scored / 256;
+        let e_pre: f64 = self.preamble[..scored]
+            .iter()
+            .map(|v| f64::from(v.norm_sqr()))
+            .sum();
         let score = |i: usize, sync: f64| -> f64 {
             if pre_lo.is_none() {
                 return sync;
             }
             let mut acc_sum = 0.0f64;
             let mut e_seg = 0.0f64;
-            for chunk in 0..4 {
+            for chunk in 0..pieces {
                 let mut acc = Complex32::new(0.0, 0.0);
                 let w = &full[i + chunk * 256..i + chunk * 256 + 256];
                 for (p, v) in self.preamble[chunk * 256..chunk * 256 + 256].iter().zip(w) {
@@ -713,18 +889,17 @@ impl Demodulator {
                 acc_sum += f64::from(acc.norm_sqr());
             }
             // Normalised like the sync: a perfect match of each piece gives
-            // a quarter of the energy product per piece, so 0..1. (The
+            // 1/pieces of the energy product per piece, so 0..1. (The
             // preamble is periodic, so this term alone would match as well
             // at 64-sample steps; the sync term decides between them.)
-            sync + 4.0 * acc_sum / (e_pre * e_seg.max(1e-30))
+            sync + pieces as f64 * acc_sum / (e_pre * e_seg.max(1e-30))
         };
         let mut best: Option<(Mode, usize, f64, f64)> = None;
         for i in 0..=hi - lo {
             let (m, c) = corrs
                 .iter()
                 .map(|(m, c)| (*m, c[i]))
-                .max_by(|a, b| a.1.total_cmp(&b.1))
-                .expect("every mode has a sync");
+                .max_by(|a, b| a.1.total_cmp(&b.1))?;
             if c < SYNC_MIN {
                 continue;
             }
@@ -734,8 +909,14 @@ impl Demodulator {
             }
         }
         let (mode, i, c, _) = best?;
-        let corr = &corrs.iter().find(|(m, _)| *m == mode).expect("a mode").1;
-        let freq = fine_freq(&*self.freq_fft, bb, lo + i, &self.preamble, freq);
+        let corr = &corrs.iter().find(|(m, _)| *m == mode)?.1;
+        let freq = fine_freq(
+            &*self.freq_fft,
+            bb,
+            lo + i,
+            &self.preamble[..pre.min(FREQ_FFT / 2)],
+            freq,
+        );
         // Parabolic interpolation on the correlation magnitude.
         let mut frac = 0.0;
         if i > 0 && i + 1 < corr.len() {
@@ -745,10 +926,28 @@ impl Demodulator {
                 frac = (0.5 * (a - cc) / den).clamp(-0.5, 0.5);
             }
         }
+        // A long frame is timed on the middle of the echoes its known
+        // symbols show (a lag of two paths apart is as strong as the peak):
+        // a lock on the later path would put the earlier one at the edge of
+        // the prefix, and the frame-to-frame clock would see it as a jump.
+        let mut at = (lo + i) as f64 + frac;
+        if long {
+            let mut sorted = corr.clone();
+            sorted.sort_by(f64::total_cmp);
+            let floor = sorted[sorted.len() / 2];
+            let level = floor + 0.4 * (corr[i] - floor);
+            let near = i.saturating_sub(24)..(i + 25).min(corr.len());
+            let above: Vec<usize> = near.filter(|&k| corr[k] > level).collect();
+            if let (Some(&a), Some(&b)) = (above.first(), above.last()) {
+                if b - a >= 6 {
+                    at = (lo + a) as f64 + (b - a) as f64 / 2.0;
+                }
+            }
+        }
         Some((
             Candidate {
                 mode,
-                at: (lo + i) as f64 + frac,
+                at,
                 freq,
                 quality: c,
             },
@@ -759,26 +958,46 @@ impl Demodulator {
     /// Finds and decodes every frame of a recording (8 kHz mono).
     pub fn demodulate(&mut self, audio: &[f32]) -> Demodulated {
         let bb = self.baseband(audio);
-        let mut cands: Vec<Candidate> = Vec::new();
-        for (start, freq) in Self::preambles(&bb) {
-            let first = self.sync(&bb, start, freq);
-            // Once more with the refined frequency (and timing).
-            let again = first.map(|(c, q)| {
-                let start = (c.at.round() as usize).saturating_sub(PREAMBLE);
-                match self.sync(&bb, start, c.freq) {
-                    Some((c2, q2)) if q2 >= q => (c2, q2),
-                    _ => (c, q),
-                }
-            });
-            if let Some((c, _)) = again {
-                if cands
-                    .last()
-                    .is_some_and(|l| (l.at - c.at).abs() < SYM as f64)
+        let mut found: Vec<Candidate> = Vec::new();
+        for (long, periods, detect, search) in [
+            (false, PERIODS, DETECT, SEARCH),
+            (true, LONG_PERIODS, DETECT_LONG, SEARCH_LONG),
+        ] {
+            for (start, freq) in Self::preambles(&bb, periods, detect) {
+                let first = self.sync(&bb, start, freq, long, search);
+                // Once more with the refined frequency (and timing).
+                let again = first.map(|(c, q)| {
+                    let start = (c.at.round() as usize).saturating_sub(periods * PERIOD);
+                    match self.sync(&bb, start, c.freq, long, SEARCH) {
+                        Some((c2, q2)) if q2 >= q => (c2, q2),
+                        _ => (c, q),
+                    }
+                });
+                if let (true, Some((c, q))) = (std::env::var("XS").is_ok() && long, again.as_ref())
                 {
+                    eprintln!(
+                        "long start={start} f0={freq:.2} -> at={:.1} f={:.2} q={q:.4}",
+                        c.at, c.freq
+                    );
+                }
+                if let Some((c, _)) = again {
+                    found.push(c);
+                }
+            }
+        }
+        // One candidate per sync: the best of those within a symbol.
+        found.sort_by(|a, b| a.at.total_cmp(&b.at));
+        let mut cands: Vec<Candidate> = Vec::new();
+        for c in found {
+            if let Some(l) = cands.last_mut() {
+                if (l.at - c.at).abs() < SYM as f64 {
+                    if c.quality > l.quality {
+                        *l = c;
+                    }
                     continue;
                 }
-                cands.push(c);
             }
+            cands.push(c);
         }
         // Clock error from the spacing of frames: each frame's successor is
         // the best sync one frame length later (false detections may lie in
@@ -787,11 +1006,26 @@ impl Demodulator {
         // clock (one recorder, one clock). The sync peak of one frame may sit
         // on either path of a two-path channel (±16 samples), so the longest
         // baseline matters.
+        //
+        // The long preamble's detector is sensitive, so most of its
+        // candidates are noise, and a long frame is long enough for noise
+        // candidates to fall one frame apart: a long frame's signal is
+        // measured on its first pilot rows first, and one without any stays
+        // out of the chains (and is not demodulated).
+        let early: Vec<Option<f64>> = cands
+            .iter()
+            .map(|c| c.mode.long().then(|| self.early_esn0(&bb, c)))
+            .collect();
+        let credible = |i: usize| early[i].is_none_or(|e| e >= cands[i].mode.spec().min_esn0_db);
         let next: Vec<Option<usize>> = (0..cands.len())
             .map(|i| {
+                if !credible(i) {
+                    return None;
+                }
                 let want = cands[i].mode.frame_samples() as f64;
                 (i + 1..cands.len())
                     .take_while(|&j| cands[j].at - cands[i].at < want * (1.0 + MAX_CLOCK))
+                    .filter(|&j| cands[j].mode == cands[i].mode && credible(j))
                     .filter(|&j| ((cands[j].at - cands[i].at) / want - 1.0).abs() < MAX_CLOCK)
                     .max_by(|&a, &b| cands[a].quality.total_cmp(&cands[b].quality))
             })
@@ -822,10 +1056,22 @@ impl Demodulator {
         }
         let median = best.map_or(0.0, |pts| clock_fit(&pts));
         let mut out = Demodulated::default();
-        for c in &cands {
-            out.frames.push(self.frame(&bb, c, median));
+        for (c, early) in cands.iter().zip(early) {
+            out.frames.push(self.frame(&bb, c, median, early));
         }
         out
+    }
+
+    /// Es/N0 (dB) on the first [`EARLY_ROWS`] pilot rows of a candidate's
+    /// frame, smoothed as its mode smooths (NaN if the recording ends first).
+    fn early_esn0(&self, bb: &[Complex32], c: &Candidate) -> f64 {
+        let spec = c.mode.spec();
+        let layout = c.mode.layout();
+        let head = ((spec.pilot_every + 1) * EARLY_ROWS + 1).min(layout.len());
+        self.symbols(bb, c, 0.0, head).map_or(f64::NAN, |r| {
+            let (_, sigma2, signal) = pilot_channel(&r, &layout, c.mode, spec.smooth);
+            10.0 * (signal / sigma2).log10()
+        })
     }
 
     /// The cells of a frame's symbols (sync first), or `None` when the
@@ -866,11 +1112,15 @@ impl Demodulator {
         Some(rows)
     }
 
+    /// Demodulates and decodes the frame of candidate `c` with the
+    /// recorder's clock error `eps`; `early` is the Es/N0 measured on its
+    /// first pilot rows, if it was.
     fn frame(
         &mut self,
         bb: &[Complex32],
         c: &Candidate,
         eps: f64,
+        early: Option<f64>,
     ) -> (FrameReport, Option<Vec<u8>>) {
         let mode = c.mode;
         let spec = mode.spec();
@@ -888,6 +1138,11 @@ impl Demodulator {
         // on the pilot rows (the slope of their delay against time) and, if
         // it moves the windows by more than a sample over the frame, again
         // with the corrected clock.
+        if let Some(esn0) = early.filter(|&e| !(e >= spec.min_esn0_db - EARLY_MARGIN_DB)) {
+            report.esn0_db = esn0;
+            report.status = FrameStatus::TooWeak;
+            return (report, None);
+        }
         let Some(mut rows) = self.symbols(bb, c, eps, layout.len()) else {
             // Cut off by the end of the recording (or its start). Most such
             // detections near the end are noise that looked like a preamble:
@@ -902,15 +1157,42 @@ impl Demodulator {
             }
             return (report, None);
         };
-        let drift = delay_drift(&rows, &layout, mode);
         let mut eps = eps;
-        if (drift * layout.len() as f64).abs() > 1.0 {
-            eps += drift / SYM as f64;
-            match self.symbols(bb, c, eps, layout.len()) {
-                Some(r) => rows = r,
-                None => return (report, None),
+        if mode.long() {
+            // A long frame drifts far (±300 ppm is ±200 samples over the
+            // deepest frame) and is weak: the clock is fitted on its first
+            // eighth, then half, then all of it, each time demodulated again
+            // with the better clock, when the fit's slope stands out of its
+            // noise (the chain of frames usually knows the clock better).
+            for part in [8, 2, 1] {
+                let n = layout.len() / part;
+                let (slope, se_slope) = delay_slope_with_error(&rows[..n], &layout[..n], mode);
+                if slope.abs() <= 3.0 * se_slope || (slope * n as f64).abs() <= 1.0 {
+                    continue;
+                }
+                eps += slope / SYM as f64;
+                let moved = Candidate {
+                    mode,
+                    at: c.at,
+                    freq: c.freq,
+                    quality: c.quality,
+                };
+                match self.symbols(bb, &moved, eps, layout.len()) {
+                    Some(r) => rows = r,
+                    None => return (report, None),
+                }
             }
             report.clock_ppm = eps * 1e6;
+        } else {
+            let drift = delay_drift(&rows, &layout, mode);
+            if (drift * layout.len() as f64).abs() > 1.0 {
+                eps += drift / SYM as f64;
+                match self.symbols(bb, c, eps, layout.len()) {
+                    Some(r) => rows = r,
+                    None => return (report, None),
+                }
+                report.clock_ppm = eps * 1e6;
+            }
         }
         // What is left of the frequency offset: the mean phase step between
         // pilot rows (unambiguous within ±1/(2·spacing) ≈ ±3 Hz), removed
@@ -945,13 +1227,17 @@ impl Demodulator {
         }
         // Channel at the pilot rows, smoothed over carriers.
         let w = spec.smooth;
-        let (pilots, sigma2, signal) = pilot_channel(&rows, &layout, mode, w);
+        let (mut pilots, sigma2, signal) = pilot_channel(&rows, &layout, mode, w);
         report.esn0_db = 10.0 * (signal / sigma2).log10();
         if report.esn0_db.is_nan() || report.esn0_db < spec.min_esn0_db {
             report.status = FrameStatus::TooWeak;
             return (report, None);
         }
-        let sigma2_eff = sigma2 * (1.0 + 1.0 / w as f64);
+        let mut averaged = 1.0;
+        if spec.time_smoothing {
+            averaged = smooth_in_time(&mut pilots, sigma2 / w as f64);
+        }
+        let sigma2_eff = sigma2 * (1.0 + 1.0 / (w as f64 * averaged));
         let scale = (2.0 * std::f64::consts::SQRT_2 / sigma2_eff) as f32;
         // LLRs of the cells, copies added.
         let m = N_BITS / 2;
@@ -1017,7 +1303,7 @@ fn fine_freq(
     known: &[Complex32],
     coarse: f64,
 ) -> f64 {
-    let Some(a) = sync.checked_sub(PREAMBLE) else {
+    let Some(a) = sync.checked_sub(known.len()) else {
         return coarse;
     };
     let mut buf = vec![Complex32::new(0.0, 0.0); FREQ_FFT];
@@ -1087,6 +1373,69 @@ fn pilot_channel(
     (pilots, sigma2, signal)
 }
 
+/// Averages each pilot row's channel with the rows around it, as far as the
+/// channel holds still: the window (±R rows) is the one whose mean best
+/// predicts each row from the others (leave-one-out, so a row's own noise,
+/// `row_noise` per cell, does not flatter it). A steady channel is averaged
+/// over many rows, a fading one over few or none. Returns how many rows
+/// were averaged (the estimate's noise is that much lower).
+fn smooth_in_time(pilots: &mut [(usize, Vec<Complex32>)], row_noise: f64) -> f64 {
+    let n = pilots.len();
+    if n < 3 {
+        return 1.0;
+    }
+    // Running sums over rows, per carrier.
+    let mut sums = vec![vec![Complex64::new(0.0, 0.0); CARRIERS]; n + 1];
+    for (r, (_, h)) in pilots.iter().enumerate() {
+        for k in 0..CARRIERS {
+            sums[r + 1][k] = sums[r][k] + Complex64::new(h[k].re.into(), h[k].im.into());
+        }
+    }
+    let window = |r: usize, half: usize| (r.saturating_sub(half), (r + half + 1).min(n));
+    let mut best = (0usize, f64::INFINITY);
+    for half in [1usize, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64] {
+        if half >= n {
+            break;
+        }
+        let mut err = 0.0f64;
+        for (r, (_, h)) in pilots.iter().enumerate() {
+            let (a, b) = window(r, half);
+            let others = (b - a - 1) as f64;
+            for k in 0..CARRIERS {
+                let own = Complex64::new(h[k].re.into(), h[k].im.into());
+                let mean = (sums[b][k] - sums[a][k] - own) / others;
+                err += (own - mean).norm_sqr();
+            }
+        }
+        // What a row predicted by the others misses, less its own noise:
+        // the error of the averaged estimate.
+        let mse = (err / (n * CARRIERS) as f64 - row_noise).max(0.0);
+        if mse < best.1 {
+            best = (half, mse);
+        }
+    }
+    // Averaging only pays if it misses less than one row's noise.
+    let (half, mse) = best;
+    if mse >= row_noise {
+        return 1.0;
+    }
+    let smoothed: Vec<Vec<Complex32>> = (0..n)
+        .map(|r| {
+            let (a, b) = window(r, half);
+            (0..CARRIERS)
+                .map(|k| {
+                    let m = (sums[b][k] - sums[a][k]) / (b - a) as f64;
+                    Complex32::new(m.re as f32, m.im as f32)
+                })
+                .collect()
+        })
+        .collect();
+    for ((_, h), s) in pilots.iter_mut().zip(smoothed) {
+        *h = s;
+    }
+    (2 * half + 1) as f64 * row_noise / (row_noise + mse * (2 * half + 1) as f64)
+}
+
 /// Es/N0 (dB) measured on the pilot rows among the first `rows.len()`
 /// symbols, smoothed over 5 carriers.
 fn pilot_esn0(rows: &[Vec<Complex32>], layout: &[Option<usize>], mode: Mode) -> f64 {
@@ -1099,8 +1448,14 @@ fn pilot_esn0(rows: &[Vec<Complex32>], layout: &[Option<usize>], mode: Mode) -> 
 /// so the phase step between neighbouring carriers gives τ; a weighted line
 /// through (symbol, τ) gives how fast the windows slide off the signal.
 fn delay_drift(rows: &[Vec<Complex32>], layout: &[Option<usize>], mode: Mode) -> f64 {
+    delay_fit(rows, layout, mode).0
+}
+
+/// [`delay_drift`]'s line: (slope in samples per symbol, delay at the
+/// first symbol).
+fn delay_fit(rows: &[Vec<Complex32>], layout: &[Option<usize>], mode: Mode) -> (f64, f64) {
     let mut pts: Vec<(f64, f64, f64)> = Vec::new();
-    for (j, sym) in layout.iter().enumerate() {
+    for (j, sym) in layout.iter().enumerate().take(rows.len()) {
         let Some(r) = *sym else { continue };
         let known = pilot_row(mode, r);
         let h: Vec<Complex32> = rows[j]
@@ -1116,13 +1471,54 @@ fn delay_drift(rows: &[Vec<Complex32>], layout: &[Option<usize>], mode: Mode) ->
     }
     let w: f64 = pts.iter().map(|p| p.2).sum();
     if pts.len() < 3 || w <= 0.0 {
-        return 0.0;
+        return (0.0, 0.0);
     }
     let mx = pts.iter().map(|p| p.0 * p.2).sum::<f64>() / w;
     let my = pts.iter().map(|p| p.1 * p.2).sum::<f64>() / w;
     let sxx: f64 = pts.iter().map(|p| p.2 * (p.0 - mx).powi(2)).sum();
     let sxy: f64 = pts.iter().map(|p| p.2 * (p.0 - mx) * (p.1 - my)).sum();
-    if sxx > 0.0 { sxy / sxx } else { 0.0 }
+    let slope = if sxx > 0.0 { sxy / sxx } else { 0.0 };
+    (slope, my - slope * mx)
+}
+
+/// [`delay_fit`]'s slope with its standard error (from the weighted
+/// residuals): at -12 dB a row's delay is mostly noise, and a fitted slope
+/// is only worth applying when it stands out of it.
+fn delay_slope_with_error(
+    rows: &[Vec<Complex32>],
+    layout: &[Option<usize>],
+    mode: Mode,
+) -> (f64, f64) {
+    let (slope, delay) = delay_fit(rows, layout, mode);
+    let mut pts: Vec<(f64, f64, f64)> = Vec::new();
+    for (j, sym) in layout.iter().enumerate().take(rows.len()) {
+        let Some(r) = *sym else { continue };
+        let known = pilot_row(mode, r);
+        let h: Vec<Complex32> = rows[j]
+            .iter()
+            .zip(&known)
+            .map(|(y, x)| y * x.conj())
+            .collect();
+        let acc: Complex32 = h.windows(2).map(|w| w[1] * w[0].conj()).sum();
+        if acc.norm() > 0.0 {
+            let tau = -f64::from(acc.arg()) * N as f64 / TAU;
+            pts.push((j as f64, tau, f64::from(acc.norm())));
+        }
+    }
+    let w: f64 = pts.iter().map(|p| p.2).sum();
+    let w2: f64 = pts.iter().map(|p| p.2 * p.2).sum();
+    if pts.len() < 3 || w <= 0.0 {
+        return (slope, f64::INFINITY);
+    }
+    let n_eff = w * w / w2;
+    let mx = pts.iter().map(|p| p.0 * p.2).sum::<f64>() / w;
+    let var_x = pts.iter().map(|p| p.2 * (p.0 - mx).powi(2)).sum::<f64>() / w;
+    let var_r = pts
+        .iter()
+        .map(|p| p.2 * (p.1 - (delay + slope * p.0)).powi(2))
+        .sum::<f64>()
+        / w;
+    (slope, (var_r / (var_x * n_eff).max(1e-30)).sqrt())
 }
 
 /// The clock error of a chain of frames: (samples sent, position found).

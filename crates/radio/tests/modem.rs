@@ -86,6 +86,35 @@ fn robust_decodes_on_ccir_poor_at_minus_5_db() {
     assert!(total >= 11, "{total} of 12");
 }
 
+/// Where codec2's most robust mode (DATAC13) still gets the odd frame
+/// through, -12 dB in 3 kHz: deep decodes on AWGN, deepest on CCIR Poor,
+/// both with a frequency offset and a sample-clock error.
+#[test]
+fn deep_modes_decode_at_minus_12_db() {
+    let mode = Mode::Deep;
+    let sent = payloads(mode, 3, 9);
+    let audio = Modulator::new().modulate(mode, &sent).unwrap();
+    let mut cfg = ChannelConfig::new(Profile::Awgn, -12.0, 11);
+    cfg.freq_offset_hz = 40.0;
+    cfg.clock_ppm = -250.0;
+    let n = decoded(&sent, &through(&audio, &cfg));
+    assert!(n >= 2, "deep on AWGN at -12 dB: {n} of 3");
+    // 4 dB lower, nothing decodes, and nothing false.
+    let cfg = ChannelConfig::new(Profile::Awgn, -16.0, 11);
+    assert_eq!(decoded(&sent, &through(&audio, &cfg)), 0);
+
+    let mode = Mode::Deepest;
+    let sent = payloads(mode, 4, 10);
+    let audio = Modulator::new().modulate(mode, &sent).unwrap();
+    let mut cfg = ChannelConfig::new(Profile::Poor, -12.0, 12);
+    cfg.freq_offset_hz = -30.0;
+    cfg.clock_ppm = 200.0;
+    // At least one frame of 82 s in 5.5 minutes: 9.5 b/s, where DATAC13
+    // delivers 2.5 b/s (bench/RESULTS.md).
+    let n = decoded(&sent, &through(&audio, &cfg));
+    assert!(n >= 1, "deepest on CCIR Poor at -12 dB: {n} of 4");
+}
+
 #[test]
 fn normal_and_fast_on_awgn_at_their_thresholds() {
     for (mode, snr) in [(Mode::Normal, 1.5), (Mode::Fast, 6.0)] {

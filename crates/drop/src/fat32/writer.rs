@@ -432,13 +432,8 @@ fn copy_at(src: &File, out: &File, at: u64, size: u64) -> std::io::Result<u64> {
         if kernel {
             let mut off_in = done as i64;
             let mut off_out = (at + done) as i64;
-            match nix::fcntl::copy_file_range(
-                src,
-                Some(&mut off_in),
-                out,
-                Some(&mut off_out),
-                want,
-            ) {
+            match nix::fcntl::copy_file_range(src, Some(&mut off_in), out, Some(&mut off_out), want)
+            {
                 Ok(0) => return Ok(done),
                 Ok(n) => {
                     done += n as u64;
