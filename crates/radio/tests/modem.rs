@@ -104,15 +104,16 @@ fn deep_modes_decode_at_minus_12_db() {
     assert_eq!(decoded(&sent, &through(&audio, &cfg)), 0);
 
     let mode = Mode::Deepest;
-    let sent = payloads(mode, 4, 10);
+    let sent = payloads(mode, 8, 10);
     let audio = Modulator::new().modulate(mode, &sent).unwrap();
     let mut cfg = ChannelConfig::new(Profile::Poor, -12.0, 12);
     cfg.freq_offset_hz = -30.0;
     cfg.clock_ppm = 200.0;
-    // At least one frame of 82 s in 5.5 minutes: 9.5 b/s, where DATAC13
-    // delivers 2.5 b/s (bench/RESULTS.md).
+    // A quarter of the 82 s frames or more (frames in the deepest fades are
+    // lost): 9.5 b/s or more, where DATAC13 delivers 2.5 b/s
+    // (bench/RESULTS.md).
     let n = decoded(&sent, &through(&audio, &cfg));
-    assert!(n >= 1, "deepest on CCIR Poor at -12 dB: {n} of 4");
+    assert!(n >= 2, "deepest on CCIR Poor at -12 dB: {n} of 8");
 }
 
 #[test]
