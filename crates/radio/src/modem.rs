@@ -896,8 +896,13 @@ impl Demodulator {
             .iter()
             .map(|v| f64::from(v.norm_sqr()))
             .sum();
+        // Long frames are timed on their known symbols alone: inside the
+        // long preamble the preamble term is perfect and the sync term noise,
+        // which outscored true lags whose first symbols were in a fade
+        // (measured: deepest on CCIR Poor at -12 dB decoded 17 of 48 frames
+        // with the term, 24 without).
         let score = |i: usize, sync: f64| -> f64 {
-            if pre_lo.is_none() {
+            if long || pre_lo.is_none() {
                 return sync;
             }
             let mut acc_sum = 0.0f64;
@@ -996,13 +1001,6 @@ impl Demodulator {
                         _ => (c, q),
                     }
                 });
-                if let (true, Some((c, q))) = (std::env::var("XS").is_ok() && long, again.as_ref())
-                {
-                    eprintln!(
-                        "long start={start} f0={freq:.2} -> at={:.1} f={:.2} q={q:.4}",
-                        c.at, c.freq
-                    );
-                }
                 if let Some((c, _)) = again {
                     found.push(c);
                 }
