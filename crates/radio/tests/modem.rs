@@ -69,6 +69,37 @@ fn offsets_of_50_hz_and_clock_errors_of_300_ppm() {
     }
 }
 
+/// The deep modes' long preamble, timing search and clock fit at the
+/// edges of the tolerances, well below 0 dB.
+#[test]
+fn deep_mode_with_offsets_of_50_hz_and_clock_errors_of_300_ppm() {
+    let mode = Mode::Deep;
+    let sent = payloads(mode, 2, 13);
+    let audio = Modulator::new().modulate(mode, &sent).unwrap();
+    for (i, (hz, ppm)) in [
+        (50.0, 300.0),
+        (-50.0, -300.0),
+        (50.0, -300.0),
+        (-50.0, 300.0),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut cfg = ChannelConfig::new(Profile::Awgn, -8.0, i as u64 + 21);
+        cfg.freq_offset_hz = hz;
+        cfg.clock_ppm = ppm;
+        let got = Demodulator::new().demodulate(&through(&audio, &cfg));
+        assert_eq!(got.payloads().count(), 2, "{hz} Hz, {ppm} ppm");
+        for (r, p) in &got.frames {
+            if p.is_some() {
+                assert!(sent.iter().any(|s| s[..] == p.as_deref().unwrap()[..]));
+                assert!((r.freq_offset_hz - hz).abs() < 1.0, "{r:?}");
+                assert!((r.clock_ppm - ppm).abs() < 30.0, "{r:?}");
+            }
+        }
+    }
+}
+
 #[test]
 fn robust_decodes_on_ccir_poor_at_minus_5_db() {
     let mode = Mode::Robust;
