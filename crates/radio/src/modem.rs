@@ -775,11 +775,10 @@ impl Demodulator {
         search: usize,
     ) -> Option<(Candidate, f64)> {
         let pre = if long { LONG_PREAMBLE } else { PREAMBLE };
-        let syncs: Vec<(Mode, Vec<Known>)> = self
+        let syncs: Vec<&(Mode, Vec<Known>)> = self
             .syncs
             .iter()
             .filter(|(m, _)| m.long() == long)
-            .cloned()
             .collect();
         let span = syncs
             .iter()
@@ -1080,10 +1079,8 @@ impl Demodulator {
         let spec = c.mode.spec();
         let layout = c.mode.layout();
         let head = ((spec.pilot_every + 1) * EARLY_ROWS + 1).min(layout.len());
-        self.symbols(bb, c, 0.0, head).map_or(f64::NAN, |r| {
-            let (_, sigma2, signal) = pilot_channel(&r, &layout, c.mode, spec.smooth);
-            10.0 * (signal / sigma2).log10()
-        })
+        self.symbols(bb, c, 0.0, head)
+            .map_or(f64::NAN, |r| pilot_esn0(&r, &layout, c.mode, spec.smooth))
     }
 
     /// The cells of a frame's symbols (sync first), or `None` when the
@@ -1164,49 +1161,33 @@ impl Demodulator {
             let head = (spec.pilot_every + 1) * 2 + 1;
             let esn0 = self
                 .symbols(bb, c, eps, head.min(layout.len()))
-                .map_or(f64::NAN, |r| pilot_esn0(&r, &layout, mode));
+                .map_or(f64::NAN, |r| pilot_esn0(&r, &layout, mode, 5));
             report.esn0_db = esn0;
             if esn0.is_nan() || esn0 < spec.min_esn0_db {
                 report.status = FrameStatus::TooWeak;
             }
             return (report, None);
         };
+        // A long frame drifts far (±300 ppm is ±200 samples over the
+        // deepest frame) and is weak: its clock is fitted on its first
+        // eighth, then half, then all of it, each time demodulated again
+        // with the better clock, and only when the fit's slope stands out of
+        // its noise (the chain of frames usually knows the clock better).
         let mut eps = eps;
-        if mode.long() {
-            // A long frame drifts far (±300 ppm is ±200 samples over the
-            // deepest frame) and is weak: the clock is fitted on its first
-            // eighth, then half, then all of it, each time demodulated again
-            // with the better clock, when the fit's slope stands out of its
-            // noise (the chain of frames usually knows the clock better).
-            for part in [8, 2, 1] {
-                let n = layout.len() / part;
-                let (slope, se_slope) = delay_slope_with_error(&rows[..n], &layout[..n], mode);
-                if slope.abs() <= 3.0 * se_slope || (slope * n as f64).abs() <= 1.0 {
-                    continue;
-                }
-                eps += slope / SYM as f64;
-                let moved = Candidate {
-                    mode,
-                    at: c.at,
-                    freq: c.freq,
-                    quality: c.quality,
-                };
-                match self.symbols(bb, &moved, eps, layout.len()) {
-                    Some(r) => rows = r,
-                    None => return (report, None),
-                }
+        let parts: &[usize] = if mode.long() { &[8, 2, 1] } else { &[1] };
+        for &part in parts {
+            let n = layout.len() / part;
+            let (slope, se_slope) = delay_fit(&rows[..n], &layout[..n], mode);
+            let stands_out = !mode.long() || slope.abs() > 3.0 * se_slope;
+            if !stands_out || (slope * n as f64).abs() <= 1.0 {
+                continue;
+            }
+            eps += slope / SYM as f64;
+            match self.symbols(bb, c, eps, layout.len()) {
+                Some(r) => rows = r,
+                None => return (report, None),
             }
             report.clock_ppm = eps * 1e6;
-        } else {
-            let drift = delay_drift(&rows, &layout, mode);
-            if (drift * layout.len() as f64).abs() > 1.0 {
-                eps += drift / SYM as f64;
-                match self.symbols(bb, c, eps, layout.len()) {
-                    Some(r) => rows = r,
-                    None => return (report, None),
-                }
-                report.clock_ppm = eps * 1e6;
-            }
         }
         // What is left of the frequency offset: the mean phase step between
         // pilot rows (unambiguous within ±1/(2·spacing) ≈ ±3 Hz), removed
@@ -1449,22 +1430,18 @@ fn smooth_in_time(pilots: &mut [(usize, Vec<Complex32>)], row_noise: f64) -> f64
 }
 
 /// Es/N0 (dB) measured on the pilot rows among the first `rows.len()`
-/// symbols, smoothed over 5 carriers.
-fn pilot_esn0(rows: &[Vec<Complex32>], layout: &[Option<usize>], mode: Mode) -> f64 {
-    let (_, sigma2, signal) = pilot_channel(rows, layout, mode, 5);
+/// symbols, smoothed over `w` carriers.
+fn pilot_esn0(rows: &[Vec<Complex32>], layout: &[Option<usize>], mode: Mode, w: usize) -> f64 {
+    let (_, sigma2, signal) = pilot_channel(rows, layout, mode, w);
     10.0 * (signal / sigma2).log10()
 }
 
-/// The slope (samples per symbol) of the delay measured on each pilot row:
-/// a delay of τ samples turns the channel by `e^{-j2πkτ/N}` across carriers,
-/// so the phase step between neighbouring carriers gives τ; a weighted line
-/// through (symbol, τ) gives how fast the windows slide off the signal.
-fn delay_drift(rows: &[Vec<Complex32>], layout: &[Option<usize>], mode: Mode) -> f64 {
-    delay_fit(rows, layout, mode).0
-}
-
-/// [`delay_drift`]'s line: (slope in samples per symbol, delay at the
-/// first symbol).
+/// The slope (samples per symbol) of the delay measured on each pilot row,
+/// with its standard error: a delay of τ samples turns the channel by
+/// `e^{-j2πkτ/N}` across carriers, so the phase step between neighbouring
+/// carriers gives τ; a weighted line through (symbol, τ) gives how fast the
+/// windows slide off the signal, and its residuals how far to trust that (at
+/// -12 dB a row's delay is mostly noise).
 fn delay_fit(rows: &[Vec<Complex32>], layout: &[Option<usize>], mode: Mode) -> (f64, f64) {
     let mut pts: Vec<(f64, f64, f64)> = Vec::new();
     for (j, sym) in layout.iter().enumerate().take(rows.len()) {
@@ -1483,54 +1460,21 @@ fn delay_fit(rows: &[Vec<Complex32>], layout: &[Option<usize>], mode: Mode) -> (
     }
     let w: f64 = pts.iter().map(|p| p.2).sum();
     if pts.len() < 3 || w <= 0.0 {
-        return (0.0, 0.0);
+        return (0.0, f64::INFINITY);
     }
     let mx = pts.iter().map(|p| p.0 * p.2).sum::<f64>() / w;
     let my = pts.iter().map(|p| p.1 * p.2).sum::<f64>() / w;
     let sxx: f64 = pts.iter().map(|p| p.2 * (p.0 - mx).powi(2)).sum();
     let sxy: f64 = pts.iter().map(|p| p.2 * (p.0 - mx) * (p.1 - my)).sum();
     let slope = if sxx > 0.0 { sxy / sxx } else { 0.0 };
-    (slope, my - slope * mx)
-}
-
-/// [`delay_fit`]'s slope with its standard error (from the weighted
-/// residuals): at -12 dB a row's delay is mostly noise, and a fitted slope
-/// is only worth applying when it stands out of it.
-fn delay_slope_with_error(
-    rows: &[Vec<Complex32>],
-    layout: &[Option<usize>],
-    mode: Mode,
-) -> (f64, f64) {
-    let (slope, delay) = delay_fit(rows, layout, mode);
-    let mut pts: Vec<(f64, f64, f64)> = Vec::new();
-    for (j, sym) in layout.iter().enumerate().take(rows.len()) {
-        let Some(r) = *sym else { continue };
-        let known = pilot_row(mode, r);
-        let h: Vec<Complex32> = rows[j]
-            .iter()
-            .zip(&known)
-            .map(|(y, x)| y * x.conj())
-            .collect();
-        let acc: Complex32 = h.windows(2).map(|w| w[1] * w[0].conj()).sum();
-        if acc.norm() > 0.0 {
-            let tau = -f64::from(acc.arg()) * N as f64 / TAU;
-            pts.push((j as f64, tau, f64::from(acc.norm())));
-        }
-    }
-    let w: f64 = pts.iter().map(|p| p.2).sum();
-    let w2: f64 = pts.iter().map(|p| p.2 * p.2).sum();
-    if pts.len() < 3 || w <= 0.0 {
-        return (slope, f64::INFINITY);
-    }
-    let n_eff = w * w / w2;
-    let mx = pts.iter().map(|p| p.0 * p.2).sum::<f64>() / w;
-    let var_x = pts.iter().map(|p| p.2 * (p.0 - mx).powi(2)).sum::<f64>() / w;
+    let delay = my - slope * mx;
+    let n_eff = w * w / pts.iter().map(|p| p.2 * p.2).sum::<f64>();
     let var_r = pts
         .iter()
         .map(|p| p.2 * (p.1 - (delay + slope * p.0)).powi(2))
         .sum::<f64>()
         / w;
-    (slope, (var_r / (var_x * n_eff).max(1e-30)).sqrt())
+    (slope, (var_r / (sxx / w * n_eff).max(1e-30)).sqrt())
 }
 
 /// The clock error of a chain of frames: (samples sent, position found).

@@ -12,25 +12,11 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const PASS: &str = "correct horse 바람 staple";
+mod common;
+use common::{PASS, new_vault as keygen, pass};
+
 const COURIER: &str = "K-7731-조";
 const NOTE: &str = "met at the Dandong market, 단둥 시장 뒤편";
-
-fn pass() -> SecretString {
-    SecretString::from(PASS.to_string())
-}
-
-/// Fast keys for tests (the default is age's ~1 s calibration).
-fn keygen(root: &Path) -> String {
-    Vault::keygen(
-        root,
-        &pass(),
-        &KeygenOptions {
-            scrypt_log_n: Some(10),
-        },
-    )
-    .unwrap()
-}
 
 /// Deterministic bytes (xorshift64*).
 fn noise(seed: u64, len: usize) -> Vec<u8> {
