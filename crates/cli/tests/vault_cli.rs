@@ -939,12 +939,17 @@ fn process_without_a_sandbox_waits_unless_no_sandbox() {
         .flatten()
         .map(|e| e.file_name())
         .collect();
-    let out = env
+    let run = env
         .cmd()
         .env("BARAM_VAULT_BWRAP", &missing)
         .args(["--json", "process", "--no-sandbox"])
-        .output()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .unwrap();
+    // Its folders end in its pid (other tests' runs make theirs meanwhile).
+    let mine = format!("-{}", run.id());
+    let out = run.wait_with_output().unwrap();
     assert!(
         out.status.success(),
         "{}",
@@ -960,7 +965,10 @@ fn process_without_a_sandbox_waits_unless_no_sandbox() {
         .unwrap()
         .flatten()
         .map(|e| e.file_name())
-        .filter(|n| n.to_string_lossy().starts_with("baram-vault-") && !shm_before.contains(n))
+        .filter(|n| {
+            let n8 = n.to_string_lossy();
+            n8.starts_with("baram-vault-") && n8.ends_with(&mine) && !shm_before.contains(n)
+        })
         .collect();
     assert!(left.is_empty(), "left in /dev/shm: {left:?}");
     let secrets: Vec<Vec<u8>> = ["MARKER-NOSANDBOX-0011", "KimCheolsu", "%PDF-"]

@@ -30,8 +30,9 @@
 //!
 //! Nothing of a run outlives a killed baram: every spawned process gets the
 //! parent-death signal (SIGKILL) from its first instant, bwrap adds its own
-//! and the PID namespace takes the rest; unconfined, a watchdog kills the
-//! run's process group.
+//! and the PID namespace takes the rest; and every run is in the process
+//! group of a watchdog that kills it, and bwrap's namespace init, when we
+//! die (that init has no parent-death signal for its first milliseconds).
 
 use std::io::{self, Read, Write};
 use std::os::fd::{AsRawFd, RawFd};
@@ -540,6 +541,18 @@ impl Sandbox {
             in_readers.push(r);
             in_writers.push(w);
         }
+        // bwrap tells us the host pid of the namespace's first process
+        // (--info-fd), and that process waits (--block-fd) until the
+        // watchdog knows it: only then may it leave the process group.
+        let (info_r, info_w) = io::pipe().map_err(SandboxError::Spawn)?;
+        let (block_r, mut block_w) = io::pipe().map_err(SandboxError::Spawn)?;
+        let first = 3 + (n_out + job.files.len()) as RawFd;
+        moves.push((info_w.as_raw_fd(), first));
+        moves.push((block_r.as_raw_fd(), first + 1));
+        c.arg("--info-fd")
+            .arg(first.to_string())
+            .arg("--block-fd")
+            .arg((first + 1).to_string());
         c.arg("--");
         if n_out == 0 {
             c.arg(job.program).args(&job.args);
@@ -559,11 +572,28 @@ impl Sandbox {
                 .args(&job.args);
         }
         c.env_clear();
-        let spawned = spawn_limited(&mut c, limits, moves);
+        let mut watchdog =
+            Watchdog::start(Some(block_w.as_raw_fd())).map_err(SandboxError::Spawn)?;
+        let spawned = spawn_limited(&mut c, limits, moves, watchdog.group());
         // Our copies of the child's ends go now, so EOFs arrive.
         drop(in_readers);
         drop(out_writers);
+        drop(info_w);
+        drop(block_r);
         let mut child = spawned.map_err(SandboxError::Spawn)?;
+        let inner = match namespace_init(info_r, limits.wall) {
+            Ok(p) => p,
+            Err(e) => {
+                kill_run(&mut child, watchdog.group(), None);
+                return Err(e);
+            }
+        };
+        if let Some(p) = inner {
+            watchdog.also(p);
+        }
+        // Now it may go on (nothing to do if bwrap already failed).
+        let _ = block_w.write_all(b"x");
+        drop(block_w);
         let feeders: Vec<_> = in_writers
             .into_iter()
             .zip(job.files.iter())
@@ -579,7 +609,15 @@ impl Sandbox {
             .into_iter()
             .map(|r| capped_reader(Box::new(r), limits.output, over.clone()))
             .collect();
-        let r = supervise(&mut child, job.stdin, limits, &over);
+        let r = supervise(
+            &mut child,
+            watchdog.group(),
+            inner,
+            job.stdin,
+            limits,
+            &over,
+        );
+        drop(watchdog);
         for f in feeders {
             let _ = f.join();
         }
@@ -630,11 +668,11 @@ fn run_unconfined(job: &Job, limits: &Limits) -> Result<Output, SandboxError> {
     for (k, v) in &job.env {
         c.env(k, v);
     }
-    let mut watchdog = Watchdog::start().map_err(SandboxError::Spawn)?;
-    let mut child = spawn_limited(&mut c, limits, Vec::new()).map_err(SandboxError::Spawn)?;
-    watchdog.watch(child.id());
+    let watchdog = Watchdog::start(None).map_err(SandboxError::Spawn)?;
+    let mut child =
+        spawn_limited(&mut c, limits, Vec::new(), watchdog.group()).map_err(SandboxError::Spawn)?;
     let over = Arc::new(AtomicBool::new(false));
-    let r = supervise(&mut child, job.stdin, limits, &over);
+    let r = supervise(&mut child, watchdog.group(), None, job.stdin, limits, &over);
     drop(watchdog);
     let (status, stdout, stderr) = r?;
     let mut files = Vec::new();
@@ -662,40 +700,58 @@ fn run_unconfined(job: &Job, limits: &Limits) -> Result<Output, SandboxError> {
     })
 }
 
-/// Kills an unconfined run's process group should this process die first.
+/// Kills a run's processes should this process die first.
 ///
-/// Inside bubblewrap, `--die-with-parent` and the PID namespace take every
-/// process of a run down with us. Unconfined there is neither: the program's
-/// own children (the shell's commands, soffice's soffice.bin) do not get the
-/// parent-death signal and would go on working on the plaintext. So a small
-/// shell in its own process group waits on a pipe that only this process
-/// holds open; when it ends before the run does (we were killed), it kills
-/// the run's process group. After the run it is killed quietly.
+/// The parent-death signal alone leaves gaps. Unconfined, the program's own
+/// children (the shell's commands, soffice's soffice.bin) do not get it and
+/// would go on working on the plaintext. In bubblewrap, the namespace's
+/// first process is forked by bwrap without it and sets bwrap's own only
+/// later: had we died in between, it would run its job to the end, orphaned.
+///
+/// So every run happens in the process group of a small shell that waits on
+/// a pipe only this process holds open. When the pipe ends before the run
+/// does (we were killed), it kills the group and the processes it was told
+/// of (bwrap's namespace init, which leaves the group with `setsid`: it is
+/// told of before it may, see `run_bwrap`). After the run it is killed
+/// quietly, before its pipe closes, so it never acts after a normal end.
 struct Watchdog {
     child: std::process::Child,
 }
 
 impl Watchdog {
-    fn start() -> io::Result<Watchdog> {
-        let child = Command::new("/bin/sh")
-            .args([
-                "-c",
-                "read pg || exit 0; read _; kill -9 \"-$pg\" 2>/dev/null",
-            ])
-            .env_clear()
-            .env("PATH", "/usr/bin:/bin")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .process_group(0)
-            .spawn()?;
-        Ok(Watchdog { child })
+    /// Starts it as the leader of a new process group, holding `hold` (a
+    /// descriptor it keeps open and never uses) until it ends.
+    fn start(hold: Option<RawFd>) -> io::Result<Watchdog> {
+        let mut c = Command::new("/bin/sh");
+        c.args([
+            "-c",
+            "k=; while read p; do k=\"$k $p\"; done; kill -9 $k -$$ 2>/dev/null",
+        ])
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0);
+        if let Some(fd) = hold {
+            // SAFETY: only async-signal-safe calls (fcntl, dup2) between
+            // fork and exec.
+            unsafe {
+                c.pre_exec(move || place_descriptors(&[(fd, 3)]));
+            }
+        }
+        Ok(Watchdog { child: c.spawn()? })
     }
 
-    /// The run's process group (its leader's pid).
-    fn watch(&mut self, pgid: u32) {
+    /// The process group every process of the run is put in.
+    fn group(&self) -> libc::pid_t {
+        self.child.id() as libc::pid_t
+    }
+
+    /// One more process to kill, outside the group.
+    fn also(&mut self, pid: libc::pid_t) {
         if let Some(w) = self.child.stdin.as_mut() {
-            let _ = writeln!(w, "{pgid}");
+            let _ = writeln!(w, "{pid}");
         }
     }
 }
@@ -708,12 +764,64 @@ impl Drop for Watchdog {
     }
 }
 
-/// Spawns `c` in its own process group with the memory and core limits,
-/// and the descriptors `moves` (from, to) placed for it.
+/// The host pid of the first process in bwrap's namespaces, from what bwrap
+/// writes to its `--info-fd` (`{"child-pid": N, …}`); `None` when bwrap
+/// ended without one (it failed to start: its output says why).
+fn namespace_init(r: io::PipeReader, wall: Duration) -> Result<Option<libc::pid_t>, SandboxError> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = r.take(1 << 16).read_to_end(&mut v);
+        let _ = tx.send(v);
+    });
+    let v = rx
+        .recv_timeout(wall)
+        .map_err(|_| SandboxError::Timeout(wall))?;
+    let text = String::from_utf8_lossy(&v);
+    Ok(text.split_once("\"child-pid\":").and_then(|(_, rest)| {
+        let digits: String = rest
+            .trim_start()
+            .chars()
+            .take_while(|c| c.is_ascii_digit())
+            .collect();
+        digits.parse().ok().filter(|&p: &libc::pid_t| p > 1)
+    }))
+}
+
+/// Puts each descriptor `from` at `to` in a child between fork and exec,
+/// inheritable there. Async-signal-safe.
+fn place_descriptors(moves: &[(RawFd, RawFd)]) -> io::Result<()> {
+    // First out of the way of every target (the sources are close-on-exec
+    // copies), then into place (dup2 clears the flag).
+    let mut high = [0 as RawFd; 64];
+    if moves.len() > high.len() {
+        return Err(io::Error::other("too many descriptors"));
+    }
+    for (i, (from, _)) in moves.iter().enumerate() {
+        // SAFETY: fcntl(2) on a descriptor of this process.
+        let h = unsafe { libc::fcntl(*from, libc::F_DUPFD_CLOEXEC, 100) };
+        if h < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        high[i] = h;
+    }
+    for (i, (_, to)) in moves.iter().enumerate() {
+        // SAFETY: dup2(2) of a descriptor of this process.
+        if unsafe { libc::dup2(high[i], *to) } < 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+/// Spawns `c` in the process group `group` (a [`Watchdog`]'s) with the
+/// memory and core limits, and the descriptors `moves` (from, to) placed for
+/// it.
 fn spawn_limited(
     c: &mut Command,
     limits: &Limits,
     moves: Vec<(RawFd, RawFd)>,
+    group: libc::pid_t,
 ) -> io::Result<std::process::Child> {
     c.stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -734,26 +842,10 @@ fn spawn_limited(
             if libc::getppid() != me {
                 libc::_exit(127);
             }
-            // First out of the way of every target (the sources are
-            // close-on-exec copies), then into place (dup2 clears the flag).
-            let mut high = [0 as RawFd; 64];
-            if moves.len() > high.len() {
-                return Err(io::Error::other("too many descriptors"));
-            }
-            for (i, (from, _)) in moves.iter().enumerate() {
-                let h = libc::fcntl(*from, libc::F_DUPFD_CLOEXEC, 100);
-                if h < 0 {
-                    return Err(io::Error::last_os_error());
-                }
-                high[i] = h;
-            }
-            for (i, (_, to)) in moves.iter().enumerate() {
-                if libc::dup2(high[i], *to) < 0 {
-                    return Err(io::Error::last_os_error());
-                }
-            }
-            // Its own process group, so a timeout kills everything in it.
-            if libc::setpgid(0, 0) != 0 {
+            place_descriptors(&moves)?;
+            // The watchdog's process group, so a timeout kills everything
+            // in it, and so does the watchdog when we die.
+            if libc::setpgid(0, group) != 0 {
                 return Err(io::Error::last_os_error());
             }
             let as_lim = libc::rlimit {
@@ -797,15 +889,30 @@ fn join_reader(t: Reader) -> Result<Vec<u8>, SandboxError> {
         .map_err(SandboxError::Io)
 }
 
+/// Kills a run: the process group, the process outside it, and the child.
+fn kill_run(child: &mut std::process::Child, group: libc::pid_t, also: Option<libc::pid_t>) {
+    // SAFETY: kill(2) on the watchdog's process group (its leader is our
+    // unreaped child, so the id is not reused) and on bwrap's namespace init.
+    unsafe {
+        libc::kill(-group, libc::SIGKILL);
+        if let Some(p) = also {
+            libc::kill(p, libc::SIGKILL);
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
 /// Feeds stdin, collects stdout and stderr, and kills the process group at
 /// the time limit or when an output is over its cap.
 fn supervise(
     child: &mut std::process::Child,
+    group: libc::pid_t,
+    also: Option<libc::pid_t>,
     input: &[u8],
     limits: &Limits,
     over: &Arc<AtomicBool>,
 ) -> Result<(ExitStatus, Vec<u8>, Vec<u8>), SandboxError> {
-    let pid = child.id() as libc::pid_t;
     let mut stdin = child.stdin.take().expect("piped");
     let input = zeroize::Zeroizing::new(input.to_vec());
     let writer = std::thread::spawn(move || {
@@ -824,14 +931,7 @@ fn supervise(
         over.clone(),
     );
     let start = Instant::now();
-    let kill = |child: &mut std::process::Child| {
-        // SAFETY: kill(2) on our child's process group.
-        unsafe {
-            libc::kill(-pid, libc::SIGKILL);
-        }
-        let _ = child.kill();
-        let _ = child.wait();
-    };
+    let kill = |child: &mut std::process::Child| kill_run(child, group, also);
     let status = loop {
         if let Some(s) = child.try_wait().map_err(SandboxError::Io)? {
             break s;
@@ -846,10 +946,11 @@ fn supervise(
         }
         std::thread::sleep(Duration::from_millis(5));
     };
-    // Anything left in the group (the program is gone) goes with it.
-    // SAFETY: kill(2) on our child's former process group.
+    // Anything left in the group (the program is gone) goes with it, the
+    // watchdog too (its leader: the group cannot have been reused).
+    // SAFETY: kill(2) on the watchdog's process group.
     unsafe {
-        libc::kill(-pid, libc::SIGKILL);
+        libc::kill(-group, libc::SIGKILL);
     }
     let _ = writer.join();
     let stdout = join_reader(out_t)?;
