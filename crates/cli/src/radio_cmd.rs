@@ -63,7 +63,8 @@ pub struct EncodeArgs {
 
 #[derive(Args, Debug)]
 pub struct DecodeArgs {
-    /// Recordings (any WAV; mixed to mono and resampled to 8 kHz).
+    /// Recordings: any WAV, or any audio ffmpeg reads (MP3, AAC/M4A, Opus,
+    /// Ogg, AMR, FLAC, a video's sound); mixed to mono, resampled to 8 kHz.
     #[arg(required = true)]
     recordings: Vec<PathBuf>,
     /// Folder that keeps the received symbols and gets the rebuilt files.
@@ -272,10 +273,10 @@ fn run_decode(a: &DecodeArgs, ctx: &Ctx) -> Result<ExitCode> {
     let mut failed = false;
     for p in &a.recordings {
         let name = p.display().to_string();
-        let rec = match channel::read_wav(p) {
+        let rec = match channel::read_recording(p) {
             Ok(r) => r,
             Err(e) => {
-                eprintln!("baram: {e}; skipped (give a WAV recording)");
+                eprintln!("baram: {e}; skipped");
                 failed = true;
                 continue;
             }

@@ -1,4 +1,4 @@
-//! `baram radio channel` through the real binary.
+//! `baram radio channel` and `baram radio decode` through the real binary.
 
 use baram_radio::channel::{read_wav, read_wav_bytes, write_wav};
 use std::f64::consts::PI;
@@ -164,4 +164,59 @@ fn bad_input_is_one_clear_line() {
         "{e}"
     );
     assert_eq!(read_wav(&out).unwrap().samples.len(), 4000);
+}
+
+/// A phone's recording (AAC in M4A, 48 kHz stereo) of a broadcast through a
+/// fading channel rebuilds the file; beside it, a file that is not audio is
+/// one line naming it, the exit code says something was refused, and the
+/// rest goes on.
+#[test]
+fn decode_reads_a_phone_recording_and_names_what_is_not_audio() {
+    let d = tempfile::tempdir().unwrap();
+    let p = |n: &str| d.path().join(n);
+    let ok = |c: &mut Command| {
+        let o = c.output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    };
+    let news = "밖의 소식: the outside world, plainly described.\n".repeat(4);
+    std::fs::write(p("news.txt"), &news).unwrap();
+    ok(baram().args(["-q", "radio", "keygen", "-o"]).arg(p("k")));
+    ok(baram()
+        .args(["-q", "radio", "encode", "--mode", "normal", "--key"])
+        .arg(p("k"))
+        .arg("-o")
+        .arg(p("b.wav"))
+        .arg(p("news.txt")));
+    ok(baram()
+        .args(["-q", "radio", "channel"])
+        .arg(p("b.wav"))
+        .arg(p("rx.wav"))
+        .args(["--snr", "8", "--profile", "moderate", "--seed", "4"]));
+    ok(Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-i"])
+        .arg(p("rx.wav"))
+        .args(["-ar", "48000", "-ac", "2", "-c:a", "aac", "-b:a", "96k"])
+        .arg(p("phone.m4a")));
+    std::fs::write(p("memo.mp3"), "a shopping list\n").unwrap();
+    let o = baram()
+        .args(["radio", "decode"])
+        .arg(p("memo.mp3"))
+        .arg(p("phone.m4a"))
+        .arg("--into")
+        .arg(p("got"))
+        .arg("--key")
+        .arg(p("k.pub"))
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    let e = String::from_utf8_lossy(&o.stderr);
+    let memo: Vec<_> = e.lines().filter(|l| l.contains("memo.mp3")).collect();
+    assert_eq!(memo.len(), 1, "{e}");
+    assert!(
+        memo[0].starts_with("baram: ")
+            && memo[0].contains("neither a WAV file nor audio ffmpeg can read")
+            && memo[0].ends_with("skipped"),
+        "{e}"
+    );
+    assert_eq!(std::fs::read_to_string(p("got/news.txt")).unwrap(), news);
 }

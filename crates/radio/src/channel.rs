@@ -55,8 +55,8 @@ pub mod rng;
 pub mod wav;
 
 pub use wav::{
-    Recording, Truncation, WavError, WavInfo, WavProblem, read_wav, read_wav_bytes, wav_bytes,
-    write_wav,
+    Recording, Truncation, WavError, WavInfo, WavProblem, read_recording, read_recording_with,
+    read_wav, read_wav_bytes, wav_bytes, write_wav,
 };
 
 use dsp::{CenteredFir, Resampler};

@@ -42,6 +42,12 @@ pub enum WavProblem {
     ZeroLength,
     #[error("too short: {0} frames at {1} Hz make no sample at 8 kHz")]
     TooShort(u64, u32),
+    #[error(
+        "not a WAV file, and ffmpeg, which reads every other audio format (MP3, AAC/M4A, Opus, Ogg, AMR, FLAC, a video's sound), cannot be run ({0}): install it with `apt-get install ffmpeg`, or convert the recording to WAV"
+    )]
+    NoFfmpeg(String),
+    #[error("neither a WAV file nor audio ffmpeg can read ({0})")]
+    NotAudio(String),
 }
 
 /// A WAV error naming the file.
@@ -342,6 +348,84 @@ pub fn read_wav(path: &Path) -> Result<Recording, WavError> {
         problem: WavProblem::Io(e),
     })?;
     read_wav_bytes(&name, &bytes)
+}
+
+/// Reads a recording: a WAV file as [`read_wav`] does; any other audio
+/// (what a phone or a pocket recorder makes: MP3, AAC/M4A, Opus, Ogg, AMR,
+/// FLAC, or the sound of a video) and compressed WAV through ffmpeg (found
+/// on `PATH`), which decodes it to mono PCM for the same reader.
+///
+/// ffmpeg runs unconfined: a recording is the listener's own, not a file
+/// from a stranger (the vault's sandbox is for those).
+pub fn read_recording(path: &Path) -> Result<Recording, WavError> {
+    read_recording_with(path, Path::new("ffmpeg"))
+}
+
+/// [`read_recording`] with the ffmpeg program to run.
+pub fn read_recording_with(path: &Path, ffmpeg: &Path) -> Result<Recording, WavError> {
+    let name = path.display().to_string();
+    let err = |problem| WavError {
+        file: name.clone(),
+        problem,
+    };
+    let bytes = std::fs::read(path).map_err(|e| err(WavProblem::Io(e)))?;
+    match decode(&bytes) {
+        Err(WavProblem::NotWav | WavProblem::Compressed(_)) => {}
+        other => return other.map_err(err),
+    }
+    drop(bytes);
+    let out = std::process::Command::new(ffmpeg)
+        .args(["-nostdin", "-hide_banner", "-loglevel", "error", "-i"])
+        .arg(path)
+        .args([
+            // At the link's rate already: a night's recording stays small.
+            "-map",
+            "0:a:0",
+            "-vn",
+            "-ac",
+            "1",
+            "-ar",
+            "8000",
+            "-c:a",
+            "pcm_s16le",
+            "-f",
+            "wav",
+            "-",
+        ])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| err(WavProblem::NoFfmpeg(format!("{}: {e}", ffmpeg.display()))))?;
+    let said = String::from_utf8_lossy(&out.stderr);
+    // Its last line says why; the path it repeats is named once already.
+    let why = said
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("no audio stream");
+    let why = why
+        .strip_prefix(&format!("{}: ", path.display()))
+        .unwrap_or(why)
+        .trim();
+    let why = if said.contains("matches no streams") {
+        "it holds no sound".to_string()
+    } else if why == "Invalid argument" || why.contains("Invalid data found") {
+        "not a format ffmpeg knows".to_string()
+    } else {
+        why.to_string()
+    };
+    if !out.status.success() || out.stdout.is_empty() {
+        return Err(err(WavProblem::NotAudio(why)));
+    }
+    // ffmpeg cannot go back to write the sizes into a pipe: that is no
+    // truncation. A damaged file is decoded as far as it goes.
+    let mut rec = decode(&out.stdout).map_err(|p| {
+        err(match p {
+            WavProblem::ZeroLength | WavProblem::NoData => WavProblem::NotAudio(why.clone()),
+            p => p,
+        })
+    })?;
+    rec.truncated = None;
+    Ok(rec)
 }
 
 /// 8 kHz mono 16-bit PCM WAV bytes; samples beyond [-1, 1] are clipped.
