@@ -285,8 +285,15 @@ fn run_decode(a: &DecodeArgs, ctx: &Ctx) -> Result<ExitCode> {
             eprintln!("baram: warning: {w}");
         }
         let t0 = Instant::now();
-        let r = broadcast::receive(&mut rx, &mut demod, &rec.samples)
-            .with_context(|| format!("{}: writing the received symbols", a.into.display()))?;
+        let pb = ctx.progress(
+            1000,
+            &format!("{name} ({:.0} min)", rec.duration_s() / 60.0),
+        );
+        let r = broadcast::receive_with_progress(&mut rx, &mut demod, &rec.samples, &mut |f| {
+            pb.set_position((f * 1000.0) as u64)
+        })
+        .with_context(|| format!("{}: writing the received symbols", a.into.display()))?;
+        pb.finish_and_clear();
         ctx.say(format!(
             "{name}: {:.1} s, {} frames decoded, {} not decodable, {} cut off; {} new packets, {} duplicates{} ({:.0}x real time)",
             r.seconds,

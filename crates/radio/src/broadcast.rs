@@ -122,7 +122,18 @@ pub fn receive(
     demod: &mut Demodulator,
     audio: &[f32],
 ) -> io::Result<RecordingReport> {
-    let got = demod.demodulate(audio);
+    receive_with_progress(receiver, demod, audio, &mut |_| {})
+}
+
+/// [`receive`], telling `progress` how much of the demodulation is done
+/// (0 to 1, see [`Demodulator::demodulate_with_progress`]).
+pub fn receive_with_progress(
+    receiver: &mut Receiver,
+    demod: &mut Demodulator,
+    audio: &[f32],
+    progress: &mut dyn FnMut(f64),
+) -> io::Result<RecordingReport> {
+    let got = demod.demodulate_with_progress(audio, progress);
     let mut rep = RecordingReport {
         seconds: audio.len() as f64 / crate::modem::FS,
         ..RecordingReport::default()
