@@ -66,7 +66,7 @@ enum VaultCmd {
     List,
     /// Process every imported item not yet processed: findings (kept
     /// encrypted), safe re-encoded images, documents rendered to safe PDFs
-    /// with OCR text, videos remuxed without metadata; hostile files
+    /// with OCR text, videos and recordings remuxed without metadata; hostile files
     /// quarantined. Converters run in a bubblewrap sandbox.
     Process(ProcessArgs),
     /// Search the items' text and names (Korean by syllable bigrams, English

@@ -331,7 +331,7 @@ impl Vault {
                 Status::Unhandled => format!(
                     "processing made no safe copy of it yet ({why}): run `baram vault process` with a baram that converts this type, then export again"
                 ),
-                Status::Processed => "processing made no safe copy of it (no image, document, video or text): run `baram vault process` again, then export again".into(),
+                Status::Processed => "processing made no safe copy of it (no image, document, video, recording or text): run `baram vault process` again, then export again".into(),
             };
             return Ok(Err((reason, false)));
         }

@@ -205,7 +205,7 @@ pub struct Report {
     pub sanitize_error: Option<String>,
     pub image: Option<ImageFacts>,
     /// Derivatives stored ("safe-image", "safe-pdf", "safe-video",
-    /// "poster", "text").
+    /// "safe-audio", "poster", "text").
     pub derivatives: Vec<String>,
     /// A rendered document: pages, and where its text came from.
     #[serde(default)]
@@ -216,6 +216,9 @@ pub struct Report {
     /// A video's safe copy and poster frame.
     #[serde(default)]
     pub video: Option<VideoFacts>,
+    /// A recording's safe copy.
+    #[serde(default)]
+    pub audio: Option<crate::video::AudioFacts>,
     /// Whether subprocesses ran in the sandbox ("bwrap") or not ("none").
     #[serde(default)]
     pub sandbox: Option<String>,
@@ -588,6 +591,7 @@ impl Report {
             document: None,
             ocr: None,
             video: None,
+            audio: None,
             sandbox: None,
         }
     }
@@ -716,7 +720,10 @@ fn analyse(
     ) || (format.is_none()
         && matches!(rep.kind.as_deref(), Some("ole" | "hwp3")))
         || is_hwp;
+    // MP4 and Matroska may hold sound alone (a phone's voice memo): ffprobe
+    // tells, below.
     let is_video = matches!(format, Some(F::Mp4 | F::Avi | F::Mkv));
+    let is_audio = matches!(format, Some(F::Mp3));
     let ocr_image = is_image
         && opts.ocr_images
         && declared.is_some_and(|(w, h)| w as u64 * h as u64 >= opts.ocr_min_pixels);
@@ -725,7 +732,7 @@ fn analyse(
             rep.sandbox = Some(if sb.is_confined() { "bwrap" } else { "none" }.into());
             Some(sb)
         }
-        Err(u) if is_document || is_video || ocr_image => {
+        Err(u) if is_document || is_video || is_audio || ocr_image => {
             rep.status = Status::Unhandled;
             rep.reason = Some(format!("not processed: {u}"));
             return (rep, Vec::new(), true);
@@ -844,8 +851,23 @@ fn analyse(
                 Err(why) => quarantine(rep, why),
             }
         }
-        (Some(f), Some(c)) if is_video => {
+        (Some(f), Some(c)) if is_video || is_audio => {
             let sb = sb.expect("checked above");
+            let sound_only = is_audio
+                || match crate::video::stream_kinds(sb, &c, f, &tool_limits) {
+                    Ok(k) => !k.iter().any(|k| k == "video") && k.iter().any(|k| k == "audio"),
+                    Err(why) => return quarantine(rep, why),
+                };
+            if sound_only {
+                return match safe_audio(sb, &c, f, &sopts, &tool_limits) {
+                    Ok((facts, safe)) => {
+                        rep.derivatives = vec!["safe-audio".into()];
+                        rep.audio = Some(facts);
+                        (rep, vec![("safe-audio".into(), safe)], false)
+                    }
+                    Err(why) => quarantine(rep, why),
+                };
+            }
             match safe_video(sb, &c, f, &sopts, &tool_limits, opts) {
                 Ok((facts, derivs)) => {
                     rep.derivatives = derivs.iter().map(|(k, _)| k.clone()).collect();
@@ -858,7 +880,7 @@ fn analyse(
         (Some(f), _) => {
             rep.status = Status::Unhandled;
             rep.reason = Some(format!(
-                "{} files are not converted (audio is not handled yet); findings recorded",
+                "{} files are not converted; findings recorded",
                 f.name()
             ));
             (rep, Vec::new(), false)
@@ -875,6 +897,49 @@ fn analyse(
     }
 }
 
+/// A remux cleaned by the sanitizer and checked: cleaned again, it has
+/// nothing left to remove. Returns it and what the sanitizer removed.
+fn cleaned_and_checked(
+    remuxed: &[u8],
+    what: &str,
+    sopts: &baram_sanitize::Options,
+) -> Result<(Zeroizing<Vec<u8>>, Vec<String>), String> {
+    let c = baram_sanitize::clean(remuxed, sopts)
+        .map_err(|e| format!("the remuxed {what} does not pass the sanitizer: {e}"))?;
+    let findings = c.report.findings.iter().map(|f| f.field.clone()).collect();
+    let safe = Zeroizing::new(c.data);
+    match baram_sanitize::clean(&safe, sopts) {
+        Ok(again) if again.report.is_clean() && again.data[..] == safe[..] => Ok((safe, findings)),
+        Ok(_) => Err(format!(
+            "the remuxed {what} is not clean on a second check; not kept"
+        )),
+        Err(e) => Err(format!(
+            "the remuxed {what} does not pass the sanitizer: {e}"
+        )),
+    }
+}
+
+/// The safe copy of a recording: its sound alone, remuxed in the sandbox,
+/// cleaned, checked.
+fn safe_audio(
+    sb: &Sandbox,
+    cleaned: &[u8],
+    format: baram_sanitize::Format,
+    sopts: &baram_sanitize::Options,
+    limits: &Limits,
+) -> Result<(crate::video::AudioFacts, Zeroizing<Vec<u8>>), String> {
+    let (remuxed, container) = crate::video::remux_audio(sb, cleaned, format, limits)?;
+    let remuxed = Zeroizing::new(remuxed);
+    let (safe, remux_findings) = cleaned_and_checked(&remuxed, "recording", sopts)?;
+    Ok((
+        crate::video::AudioFacts {
+            container: container.to_string(),
+            remux_findings,
+        },
+        safe,
+    ))
+}
+
 /// The safe copy of a video (remuxed in the sandbox, cleaned, checked) and
 /// its poster frame.
 fn safe_video(
@@ -886,20 +951,7 @@ fn safe_video(
     opts: &Options,
 ) -> Result<(VideoFacts, Derivs), String> {
     let remuxed = Zeroizing::new(crate::video::remux(sb, cleaned, format, limits)?);
-    let c = baram_sanitize::clean(&remuxed, sopts)
-        .map_err(|e| format!("the remuxed video does not pass the sanitizer: {e}"))?;
-    let remux_findings = c.report.findings.iter().map(|f| f.field.clone()).collect();
-    let safe = Zeroizing::new(c.data);
-    // The check: the kept copy has nothing left to remove.
-    match baram_sanitize::clean(&safe, sopts) {
-        Ok(again) if again.report.is_clean() && again.data[..] == safe[..] => {}
-        Ok(_) => return Err("the remuxed video is not clean on a second check; not kept".into()),
-        Err(e) => {
-            return Err(format!(
-                "the remuxed video does not pass the sanitizer: {e}"
-            ));
-        }
-    }
+    let (safe, remux_findings) = cleaned_and_checked(&remuxed, "video", sopts)?;
     let (container, _, _) = crate::video::container(format, cleaned).expect("a video");
     let mut facts = VideoFacts {
         container: container.trim_start_matches("in.").to_string(),

@@ -2,7 +2,9 @@
 //! (`-map 0:v -map 0:a? -map_metadata -1 -map_chapters -1 -c copy`,
 //! bitexact flags as the drop crate uses them, one thread) that the
 //! sanitizer then cleans and must find clean, and a poster frame whose
-//! pixels the caller re-encodes. The Matroska remux the sanitizer itself
+//! pixels the caller re-encodes. Recordings (MP3, and MP4/M4A or Matroska
+//! without a video stream, as ffprobe finds) the same way, their first
+//! audio stream alone. The Matroska remux the sanitizer itself
 //! needs runs in the sandbox too ([`remux_hook`]).
 
 use crate::ocr::last_line;
@@ -51,6 +53,57 @@ fn ffmpeg_err(step: &str, e: SandboxError) -> String {
     }
 }
 
+/// What the audio step found, for the encrypted report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AudioFacts {
+    /// The container of the safe copy ("mp3", "mp4", "matroska", "webm").
+    pub container: String,
+    /// What the sanitizer still removed from ffmpeg's remux.
+    pub remux_findings: Vec<String>,
+}
+
+/// The input file name ffmpeg is given for a media format.
+fn input_name(format: Format, data: &[u8]) -> Option<&'static str> {
+    match format {
+        Format::Mp3 => Some("in.mp3"),
+        f => container(f, data).map(|(inp, _, _)| inp),
+    }
+}
+
+/// The kinds of a media file's streams ("video", "audio", "subtitle", …)
+/// as ffprobe finds them, in the sandbox.
+pub fn stream_kinds(
+    sb: &Sandbox,
+    data: &[u8],
+    format: Format,
+    limits: &Limits,
+) -> Result<Vec<String>, String> {
+    let inp = input_name(format, data).ok_or_else(|| format!("{} is not media", format.name()))?;
+    let args = [
+        "-v",
+        "error",
+        "-show_entries",
+        "stream=codec_type",
+        "-of",
+        "csv=p=0",
+        inp,
+    ];
+    let mut j = Job::new("ffprobe", &args);
+    j.files = vec![(inp, data)];
+    let o = sb.run_job(&j, limits).map_err(|e| ffmpeg_err("probe", e))?;
+    if !o.success() {
+        return Err(format!(
+            "ffprobe could not read it: {}",
+            last_line(&o.stderr)
+        ));
+    }
+    Ok(String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| l.trim().trim_end_matches(',').to_string())
+        .filter(|l| !l.is_empty())
+        .collect())
+}
+
 /// Remuxes the video's streams into a new file of the same container,
 /// without metadata or chapters.
 pub fn remux(
@@ -61,7 +114,52 @@ pub fn remux(
 ) -> Result<Vec<u8>, String> {
     let (inp, muxer, out) =
         container(format, data).ok_or_else(|| format!("{} is not a video", format.name()))?;
-    let args = [
+    remux_streams(
+        sb,
+        data,
+        (inp, muxer, out),
+        &["-map", "0:v", "-map", "0:a?"],
+        &[],
+        limits,
+    )
+}
+
+/// Remuxes a recording's first audio stream alone into a new file without
+/// metadata or chapters: MP3 as MP3 without ID3 tags or the encoder's
+/// Xing/LAME header, MP4 (M4A) and Matroska in their own container. Returns
+/// the bytes and the container's name.
+pub fn remux_audio(
+    sb: &Sandbox,
+    data: &[u8],
+    format: Format,
+    limits: &Limits,
+) -> Result<(Vec<u8>, &'static str), String> {
+    let (io, extra): ((&str, &str, &str), &[&str]) = match format {
+        Format::Mp3 => (
+            ("in.mp3", "mp3", "out.mp3"),
+            &["-id3v2_version", "0", "-write_xing", "0"],
+        ),
+        f => (
+            container(f, data).ok_or_else(|| format!("{} is not a recording", f.name()))?,
+            &[],
+        ),
+    };
+    let bytes = remux_streams(sb, data, io, &["-map", "0:a:0"], extra, limits)?;
+    Ok((bytes, io.1))
+}
+
+/// ffmpeg `-c copy` of the streams `maps` from `inp` into `out` (muxer
+/// `muxer`, with `extra` options), without metadata, chapters, subtitles or
+/// data streams, bitexact (no encoder names), on one thread.
+fn remux_streams(
+    sb: &Sandbox,
+    data: &[u8],
+    (inp, muxer, out): (&str, &str, &str),
+    maps: &[&str],
+    extra: &[&str],
+    limits: &Limits,
+) -> Result<Vec<u8>, String> {
+    let mut args = vec![
         "-nostdin",
         "-v",
         "error",
@@ -71,10 +169,9 @@ pub fn remux(
         "+bitexact",
         "-i",
         inp,
-        "-map",
-        "0:v",
-        "-map",
-        "0:a?",
+    ];
+    args.extend_from_slice(maps);
+    args.extend_from_slice(&[
         "-map_metadata",
         "-1",
         "-map_chapters",
@@ -91,10 +188,9 @@ pub fn remux(
         "+bitexact",
         "-threads",
         "1",
-        "-f",
-        muxer,
-        out,
-    ];
+    ]);
+    args.extend_from_slice(extra);
+    args.extend_from_slice(&["-f", muxer, out]);
     let mut j = Job::new("ffmpeg", &args);
     j.files = vec![(inp, data)];
     j.outputs = vec![out];

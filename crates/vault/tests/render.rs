@@ -3,7 +3,8 @@
 //! least 90% character accuracy and found by the search index; documents
 //! become safe PDFs (qpdf, pdfinfo and the sanitizer as oracles) with text
 //! from the text layer or OCR as the report says; videos are remuxed
-//! without metadata (ffprobe, the sanitizer) with a poster frame; a hanging
+//! without metadata (ffprobe, the sanitizer) with a poster frame, and voice
+//! recordings (MP3, M4A) keep their sound alone without tags; a hanging
 //! converter and a ZIP bomb inside a DOCX are quarantined while the batch
 //! goes on; nothing decrypted is left on disk or in TMPDIR.
 //!
@@ -437,6 +438,201 @@ fn videos_remuxed_without_metadata_with_a_poster() {
         &[marker.as_bytes().to_vec(), b"ftypisom".to_vec()],
         256 << 20,
     );
+}
+
+/// A voice recording as a phone or a recorder makes it: `ext` "mp3" (ID3
+/// tags, the LAME encoder's header) or "m4a" (an MP4 with sound alone),
+/// tagged with a title, an artist, a comment, a location and a date.
+fn recording(dir: &Path, marker: &str, ext: &str) -> Vec<u8> {
+    let out = dir.join(format!("r.{ext}"));
+    let codec: &[&str] = match ext {
+        "mp3" => &["-c:a", "libmp3lame", "-b:a", "64k"],
+        _ => &["-c:a", "aac", "-b:a", "64k"],
+    };
+    tool(
+        Command::new("ffmpeg")
+            .args(["-nostdin", "-v", "error", "-f", "lavfi", "-i"])
+            .arg("sine=frequency=330:duration=3:sample_rate=44100")
+            .args([
+                "-metadata",
+                &format!("title={marker}"),
+                "-metadata",
+                &format!("artist={marker}-artist"),
+                "-metadata",
+                &format!("comment={marker}-comment"),
+                "-metadata",
+                "location=+39.0392+125.7625/",
+                "-metadata",
+                "creation_time=2024-03-12T10:00:00Z",
+                "-metadata",
+                "date=2024-03-12",
+            ])
+            .args(codec)
+            .arg("-y")
+            .arg(&out),
+        "ffmpeg",
+    );
+    fs::read(&out).unwrap()
+}
+
+/// Voice recordings, evidence as often as documents: an MP3 and a phone's
+/// M4A (an MP4 without video, which used to go down the video path and be
+/// quarantined) are kept as their sound alone, without tags or encoder
+/// names (ffprobe and exiftool as oracles, the sanitizer finding nothing),
+/// the sound intact (same codec, channels and length), and they export.
+#[test]
+fn recordings_keep_their_sound_without_tags() {
+    let t = tempfile::tempdir().unwrap();
+    let root = t.path().join("vault");
+    new_vault(&root);
+    let marker = unique("VOICE-MARKER");
+    let gen_dir = t.path().join("gen");
+    fs::create_dir_all(&gen_dir).unwrap();
+    let mp3 = recording(&gen_dir, &marker, "mp3");
+    let m4a = recording(&gen_dir, &marker, "m4a");
+    fs::remove_dir_all(&gen_dir).unwrap();
+    for f in [&mp3, &m4a] {
+        assert!(memchr::memmem::find(f, marker.as_bytes()).is_some());
+    }
+    assert!(memchr::memmem::find(&mp3, b"LAME").is_some());
+    let ids = bring_in(&root, t.path(), &[("memo.mp3", mp3), ("memo.m4a", m4a)]);
+    let (mut v, keys) = open(&root);
+    let rep = v.process(&keys, &Options::default(), &|_, _| {}).unwrap();
+    assert_eq!(
+        (rep.processed, rep.quarantined, rep.unhandled),
+        (2, 0, 0),
+        "{rep:#?}"
+    );
+    let check = t.path().join("check");
+    fs::create_dir_all(&check).unwrap();
+    for (name, codec, container) in [("memo.mp3", "mp3", "mp3"), ("memo.m4a", "aac", "mp4")] {
+        let r = v.process_report(&keys, &ids[name]).unwrap().unwrap();
+        assert_eq!(r.status, Status::Processed, "{name}: {r:#?}");
+        assert_eq!(r.derivatives, vec!["safe-audio".to_string()], "{name}");
+        assert!(r.video.is_none(), "{name}");
+        assert_eq!(r.audio.as_ref().unwrap().container, container, "{name}");
+        assert!(
+            r.findings
+                .iter()
+                .any(|f| f.value.as_deref().unwrap_or("").contains(&marker)
+                    || f.field.to_lowercase().contains("title")),
+            "{name}: {:#?}",
+            r.findings
+        );
+        let safe = v
+            .derivative(&keys, &ids[name], "safe-audio")
+            .unwrap()
+            .unwrap();
+        // (An encoder's name inside the audio data stays, as in a video's
+        // sound: LAME's version in the filler bits of an MP3's last frame,
+        // ffmpeg's "Lavc" in an AAC fill element of this test's M4A; it
+        // names a program everybody has, not a person or a machine. The
+        // MP3's Xing/LAME header frame, which exiftool reads, is gone:
+        // checked below.)
+        for bad in [marker.as_bytes(), b"Lavf", b"ID3", b"2024"] {
+            assert!(
+                memchr::memmem::find(&safe, bad).is_none(),
+                "{name}: {}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+        let again = baram_sanitize::clean(&safe, &Default::default()).unwrap();
+        assert!(
+            again.report.is_clean(),
+            "{name}: {:?}",
+            again.report.findings
+        );
+        // ffprobe: one audio stream, the codec kept, the length kept; no tags.
+        let p = check.join(name);
+        fs::write(&p, &safe[..]).unwrap();
+        let o = tool(
+            Command::new("ffprobe")
+                .args([
+                    "-v",
+                    "error",
+                    "-show_format",
+                    "-show_streams",
+                    "-of",
+                    "json",
+                ])
+                .arg(&p),
+            "ffprobe",
+        );
+        let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        let streams = j["streams"].as_array().unwrap();
+        assert_eq!(streams.len(), 1, "{name}: {j}");
+        assert_eq!(streams[0]["codec_type"], "audio", "{name}: {j}");
+        assert_eq!(streams[0]["codec_name"], codec, "{name}: {j}");
+        let secs: f64 = j["format"]["duration"].as_str().unwrap().parse().unwrap();
+        assert!((secs - 3.0).abs() < 0.1, "{name}: {secs} s");
+        for t in std::iter::once(&j["format"]["tags"]).chain(streams.iter().map(|s| &s["tags"])) {
+            if let Some(m) = t.as_object() {
+                for (k, val) in m {
+                    let val = val.as_str().unwrap_or("");
+                    assert!(
+                        !val.contains(&marker) && !val.contains("Lav") && !val.contains("2024"),
+                        "{name}: {m:?}"
+                    );
+                    for bad in ["title", "artist", "comment", "location", "date", "creation"] {
+                        assert!(!k.to_lowercase().contains(bad), "{name}: {m:?}");
+                    }
+                }
+            }
+        }
+        // exiftool, the independent oracle: no tag of the planted ones.
+        let o = tool(
+            Command::new("exiftool").args(["-a", "-G1", "-u"]).arg(&p),
+            "exiftool",
+        );
+        let s = String::from_utf8_lossy(&o.stdout);
+        for bad in [
+            &marker[..],
+            "ID3",
+            "Artist",
+            "Title",
+            "Comment",
+            "2024",
+            "LAME",
+            "Lavf",
+        ] {
+            assert!(!s.contains(bad), "{name}: exiftool found {bad}:\n{s}");
+        }
+        // And it decodes: the whole length of sound.
+        let o = tool(
+            Command::new("ffmpeg")
+                .args(["-nostdin", "-v", "error", "-i"])
+                .arg(&p)
+                .args(["-f", "s16le", "-ac", "1", "-ar", "8000", "-"]),
+            "ffmpeg",
+        );
+        let samples = o.stdout.len() / 2;
+        assert!(
+            (samples as f64 / 8000.0 - 3.0).abs() < 0.1,
+            "{name}: {samples}"
+        );
+    }
+    fs::remove_dir_all(&check).unwrap();
+    // Both export, as their safe copies.
+    v.case_add(
+        &keys,
+        "voices",
+        &[ids["memo.mp3"].clone(), ids["memo.m4a"].clone()],
+    )
+    .unwrap();
+    let zp = t.path().join("voices.zip");
+    let ex = v.export_case(&keys, "voices", &zp).unwrap();
+    assert_eq!((ex.items, ex.left_out.len()), (2, 0), "{ex:#?}");
+    let mut names: Vec<&str> = ex.entries.iter().map(|e| e.path.as_str()).collect();
+    names.sort();
+    assert!(
+        names.iter().any(|n| n.ends_with("/safe-audio.mp3"))
+            && names.iter().any(|n| n.ends_with("/safe-audio.mp4")),
+        "{names:?}"
+    );
+    let zip = fs::read(&zp).unwrap();
+    assert!(memchr::memmem::find(&zip, marker.as_bytes()).is_none());
+    drop(v);
+    assert_absent(&all_files(&root), &[marker.as_bytes().to_vec()], 256 << 20);
 }
 
 fn soffice_running_for_us() -> Vec<String> {
