@@ -1038,7 +1038,14 @@ fn shm_folder_is_stale(name: &std::ffi::OsStr) -> bool {
 }
 
 /// The derivative kinds of processing (process.rs).
-const DERIVATIVE_KINDS: [&str; 5] = ["safe-image", "safe-pdf", "safe-video", "poster", "text"];
+const DERIVATIVE_KINDS: [&str; 6] = [
+    "safe-image",
+    "safe-pdf",
+    "safe-video",
+    "safe-audio",
+    "poster",
+    "text",
+];
 
 /// Rounds 0 and 12 of the process kill loop bring a document.
 fn has_doc(round: u32) -> bool {

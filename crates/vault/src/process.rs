@@ -724,6 +724,11 @@ fn analyse(
     // tells, below.
     let is_video = matches!(format, Some(F::Mp4 | F::Avi | F::Mkv));
     let is_audio = matches!(format, Some(F::Mp3));
+    let transcoded_audio = format.is_none()
+        && rep
+            .kind
+            .as_deref()
+            .is_some_and(|k| crate::video::TRANSCODED_AUDIO.contains(&k));
     let ocr_image = is_image
         && opts.ocr_images
         && declared.is_some_and(|(w, h)| w as u64 * h as u64 >= opts.ocr_min_pixels);
@@ -732,7 +737,7 @@ fn analyse(
             rep.sandbox = Some(if sb.is_confined() { "bwrap" } else { "none" }.into());
             Some(sb)
         }
-        Err(u) if is_document || is_video || is_audio || ocr_image => {
+        Err(u) if is_document || is_video || is_audio || transcoded_audio || ocr_image => {
             rep.status = Status::Unhandled;
             rep.reason = Some(format!("not processed: {u}"));
             return (rep, Vec::new(), true);
@@ -877,6 +882,24 @@ fn analyse(
                 Err(why) => quarantine(rep, why),
             }
         }
+        (None, _) if transcoded_audio => {
+            let sb = sb.expect("checked above");
+            let kind = rep.kind.clone().unwrap_or_default();
+            let safe = crate::video::transcode_audio(sb, data, &kind, &tool_limits)
+                .and_then(|m4a| cleaned_and_checked(&Zeroizing::new(m4a), "recording", &sopts));
+            match safe {
+                Ok((safe, remux_findings)) => {
+                    rep.derivatives = vec!["safe-audio".into()];
+                    rep.audio = Some(crate::video::AudioFacts {
+                        container: "mp4".into(),
+                        remux_findings,
+                        transcoded_from: Some(kind),
+                    });
+                    (rep, vec![("safe-audio".into(), safe)], false)
+                }
+                Err(why) => quarantine(rep, why),
+            }
+        }
         (Some(f), _) => {
             rep.status = Status::Unhandled;
             rep.reason = Some(format!(
@@ -935,6 +958,7 @@ fn safe_audio(
         crate::video::AudioFacts {
             container: container.to_string(),
             remux_findings,
+            transcoded_from: None,
         },
         safe,
     ))

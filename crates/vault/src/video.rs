@@ -60,6 +60,78 @@ pub struct AudioFacts {
     pub container: String,
     /// What the sanitizer still removed from ffmpeg's remux.
     pub remux_findings: Vec<String>,
+    /// The type it was re-encoded from, losslessly into ALAC in MP4, when
+    /// the sanitizer has no cleaner of its own for it ("wav", "ogg", …).
+    #[serde(default)]
+    pub transcoded_from: Option<String>,
+}
+
+/// Recordings of types the sanitizer has no cleaner for (by the vault's
+/// `kind_of`): their sound is re-encoded losslessly.
+pub const TRANSCODED_AUDIO: [&str; 7] = ["wav", "ogg", "opus", "flac", "amr", "aiff", "aac"];
+
+/// Re-encodes a recording's first audio stream, decoded in the sandbox,
+/// losslessly as ALAC in a new MP4 without metadata (a container the
+/// sanitizer checks). `kind` is one of [`TRANSCODED_AUDIO`].
+pub fn transcode_audio(
+    sb: &Sandbox,
+    data: &[u8],
+    kind: &str,
+    limits: &Limits,
+) -> Result<Vec<u8>, String> {
+    if !TRANSCODED_AUDIO.contains(&kind) {
+        return Err(format!("{kind} is not a recording type baram re-encodes"));
+    }
+    let inp = format!("in.{kind}");
+    let args = [
+        "-nostdin",
+        "-v",
+        "error",
+        "-threads",
+        "1",
+        "-fflags",
+        "+bitexact",
+        "-i",
+        &inp,
+        "-map",
+        "0:a:0",
+        "-map_metadata",
+        "-1",
+        "-map_chapters",
+        "-1",
+        "-vn",
+        "-sn",
+        "-dn",
+        "-c:a",
+        "alac",
+        "-flags:a",
+        "+bitexact",
+        "-fflags",
+        "+bitexact",
+        "-threads",
+        "1",
+        "-f",
+        "mp4",
+        "out.m4a",
+    ];
+    let mut j = Job::new("ffmpeg", &args);
+    j.files = vec![(&inp, data)];
+    j.outputs = vec!["out.m4a"];
+    let o = sb
+        .run_job(&j, limits)
+        .map_err(|e| ffmpeg_err("re-encode", e))?;
+    if !o.success() {
+        return Err(format!(
+            "ffmpeg could not read its sound: {}",
+            last_line(&o.stderr)
+        ));
+    }
+    o.files
+        .into_iter()
+        .next()
+        .flatten()
+        .filter(|f| !f.is_empty())
+        .ok_or_else(|| "ffmpeg wrote no re-encoded file".to_string())
 }
 
 /// The input file name ffmpeg is given for a media format.

@@ -441,12 +441,16 @@ fn videos_remuxed_without_metadata_with_a_poster() {
 }
 
 /// A voice recording as a phone or a recorder makes it: `ext` "mp3" (ID3
-/// tags, the LAME encoder's header) or "m4a" (an MP4 with sound alone),
+/// tags, the LAME encoder's header), "m4a" (an MP4 with sound alone),
+/// "wav" (a LIST/INFO chunk), "flac" or "ogg" (Opus; Vorbis comments),
 /// tagged with a title, an artist, a comment, a location and a date.
 fn recording(dir: &Path, marker: &str, ext: &str) -> Vec<u8> {
     let out = dir.join(format!("r.{ext}"));
     let codec: &[&str] = match ext {
         "mp3" => &["-c:a", "libmp3lame", "-b:a", "64k"],
+        "wav" => &["-c:a", "pcm_s16le"],
+        "flac" => &["-c:a", "flac"],
+        "ogg" => &["-c:a", "libopus", "-b:a", "32k"],
         _ => &["-c:a", "aac", "-b:a", "64k"],
     };
     tool(
@@ -475,11 +479,26 @@ fn recording(dir: &Path, marker: &str, ext: &str) -> Vec<u8> {
     fs::read(&out).unwrap()
 }
 
+/// The samples of a recording as ffmpeg decodes them (16-bit mono, 44.1 kHz).
+fn pcm(p: &Path) -> Vec<u8> {
+    tool(
+        Command::new("ffmpeg")
+            .args(["-nostdin", "-v", "error", "-i"])
+            .arg(p)
+            .args(["-f", "s16le", "-ac", "1", "-ar", "44100", "-"]),
+        "ffmpeg",
+    )
+    .stdout
+}
+
 /// Voice recordings, evidence as often as documents: an MP3 and a phone's
 /// M4A (an MP4 without video, which used to go down the video path and be
 /// quarantined) are kept as their sound alone, without tags or encoder
 /// names (ffprobe and exiftool as oracles, the sanitizer finding nothing),
-/// the sound intact (same codec, channels and length), and they export.
+/// the sound intact (same codec, channels and length); WAV, FLAC and Ogg
+/// Opus, which the sanitizer has no cleaner for, are re-encoded losslessly
+/// (ALAC in MP4: the WAV's and the FLAC's samples come back bit for bit);
+/// all of them export.
 #[test]
 fn recordings_keep_their_sound_without_tags() {
     let t = tempfile::tempdir().unwrap();
@@ -488,37 +507,57 @@ fn recordings_keep_their_sound_without_tags() {
     let marker = unique("VOICE-MARKER");
     let gen_dir = t.path().join("gen");
     fs::create_dir_all(&gen_dir).unwrap();
-    let mp3 = recording(&gen_dir, &marker, "mp3");
-    let m4a = recording(&gen_dir, &marker, "m4a");
-    fs::remove_dir_all(&gen_dir).unwrap();
-    for f in [&mp3, &m4a] {
-        assert!(memchr::memmem::find(f, marker.as_bytes()).is_some());
+    let exts = ["mp3", "m4a", "wav", "flac", "ogg"];
+    let mut files = Vec::new();
+    for ext in exts {
+        let f = recording(&gen_dir, &marker, ext);
+        assert!(
+            memchr::memmem::find(&f, marker.as_bytes()).is_some(),
+            "{ext}"
+        );
+        files.push((format!("memo.{ext}"), f));
     }
-    assert!(memchr::memmem::find(&mp3, b"LAME").is_some());
-    let ids = bring_in(&root, t.path(), &[("memo.mp3", mp3), ("memo.m4a", m4a)]);
+    assert!(memchr::memmem::find(&files[0].1, b"LAME").is_some());
+    let wav_pcm = pcm(&gen_dir.join("r.wav"));
+    let flac_pcm = pcm(&gen_dir.join("r.flac"));
+    assert_eq!(wav_pcm.len(), 3 * 44100 * 2);
+    fs::remove_dir_all(&gen_dir).unwrap();
+    let named: Vec<(&str, Vec<u8>)> = files.iter().map(|(n, f)| (n.as_str(), f.clone())).collect();
+    let ids = bring_in(&root, t.path(), &named);
     let (mut v, keys) = open(&root);
     let rep = v.process(&keys, &Options::default(), &|_, _| {}).unwrap();
     assert_eq!(
         (rep.processed, rep.quarantined, rep.unhandled),
-        (2, 0, 0),
+        (5, 0, 0),
         "{rep:#?}"
     );
     let check = t.path().join("check");
     fs::create_dir_all(&check).unwrap();
-    for (name, codec, container) in [("memo.mp3", "mp3", "mp3"), ("memo.m4a", "aac", "mp4")] {
+    for (name, codec, container, from) in [
+        ("memo.mp3", "mp3", "mp3", None),
+        ("memo.m4a", "aac", "mp4", None),
+        ("memo.wav", "alac", "mp4", Some("wav")),
+        ("memo.flac", "alac", "mp4", Some("flac")),
+        ("memo.ogg", "alac", "mp4", Some("opus")),
+    ] {
         let r = v.process_report(&keys, &ids[name]).unwrap().unwrap();
         assert_eq!(r.status, Status::Processed, "{name}: {r:#?}");
         assert_eq!(r.derivatives, vec!["safe-audio".to_string()], "{name}");
         assert!(r.video.is_none(), "{name}");
-        assert_eq!(r.audio.as_ref().unwrap().container, container, "{name}");
-        assert!(
-            r.findings
-                .iter()
-                .any(|f| f.value.as_deref().unwrap_or("").contains(&marker)
-                    || f.field.to_lowercase().contains("title")),
-            "{name}: {:#?}",
-            r.findings
-        );
+        let af = r.audio.as_ref().unwrap();
+        assert_eq!(af.container, container, "{name}");
+        assert_eq!(af.transcoded_from.as_deref(), from, "{name}");
+        if from.is_none() {
+            // The sanitizer's findings name the planted title.
+            assert!(
+                r.findings
+                    .iter()
+                    .any(|f| f.value.as_deref().unwrap_or("").contains(&marker)
+                        || f.field.to_lowercase().contains("title")),
+                "{name}: {:#?}",
+                r.findings
+            );
+        }
         let safe = v
             .derivative(&keys, &ids[name], "safe-audio")
             .unwrap()
@@ -597,36 +636,42 @@ fn recordings_keep_their_sound_without_tags() {
         ] {
             assert!(!s.contains(bad), "{name}: exiftool found {bad}:\n{s}");
         }
-        // And it decodes: the whole length of sound.
-        let o = tool(
-            Command::new("ffmpeg")
-                .args(["-nostdin", "-v", "error", "-i"])
-                .arg(&p)
-                .args(["-f", "s16le", "-ac", "1", "-ar", "8000", "-"]),
-            "ffmpeg",
-        );
-        let samples = o.stdout.len() / 2;
-        assert!(
-            (samples as f64 / 8000.0 - 3.0).abs() < 0.1,
-            "{name}: {samples}"
-        );
+        // And it decodes: the whole length of sound; lossless where the
+        // source was: the WAV's and the FLAC's samples, bit for bit.
+        let got = pcm(&p);
+        let secs = got.len() as f64 / 2.0 / 44100.0;
+        assert!((secs - 3.0).abs() < 0.1, "{name}: {secs} s");
+        match name {
+            "memo.wav" => assert!(got == wav_pcm, "{name}: samples changed"),
+            "memo.flac" => assert!(got == flac_pcm, "{name}: samples changed"),
+            _ => {}
+        }
     }
     fs::remove_dir_all(&check).unwrap();
-    // Both export, as their safe copies.
-    v.case_add(
-        &keys,
-        "voices",
-        &[ids["memo.mp3"].clone(), ids["memo.m4a"].clone()],
-    )
-    .unwrap();
+    // All export, as their safe copies.
+    let all: Vec<String> = exts
+        .iter()
+        .map(|e| ids[format!("memo.{e}").as_str()].clone())
+        .collect();
+    v.case_add(&keys, "voices", &all).unwrap();
     let zp = t.path().join("voices.zip");
     let ex = v.export_case(&keys, "voices", &zp).unwrap();
-    assert_eq!((ex.items, ex.left_out.len()), (2, 0), "{ex:#?}");
-    let mut names: Vec<&str> = ex.entries.iter().map(|e| e.path.as_str()).collect();
-    names.sort();
-    assert!(
-        names.iter().any(|n| n.ends_with("/safe-audio.mp3"))
-            && names.iter().any(|n| n.ends_with("/safe-audio.mp4")),
+    assert_eq!((ex.items, ex.left_out.len()), (5, 0), "{ex:#?}");
+    let names: Vec<&str> = ex.entries.iter().map(|e| e.path.as_str()).collect();
+    assert_eq!(
+        names
+            .iter()
+            .filter(|n| n.ends_with("/safe-audio.mp4"))
+            .count(),
+        4,
+        "{names:?}"
+    );
+    assert_eq!(
+        names
+            .iter()
+            .filter(|n| n.ends_with("/safe-audio.mp3"))
+            .count(),
+        1,
         "{names:?}"
     );
     let zip = fs::read(&zp).unwrap();
