@@ -196,12 +196,15 @@ fn decode_reads_a_phone_recording_and_names_what_is_not_audio() {
         .args(["-nostdin", "-v", "error", "-i"])
         .arg(p("rx.wav"))
         .args(["-ar", "48000", "-ac", "2", "-c:a", "aac", "-b:a", "96k"])
-        .arg(p("phone.m4a")));
+        .arg(p("2024-03-01T12:30.m4a")));
     std::fs::write(p("memo.mp3"), "a shopping list\n").unwrap();
+    // Named by a phone: the time, with a colon, given relative (as typed
+    // in the folder), which ffmpeg would take for a protocol.
     let o = baram()
+        .current_dir(d.path())
         .args(["radio", "decode"])
         .arg(p("memo.mp3"))
-        .arg(p("phone.m4a"))
+        .arg("2024-03-01T12:30.m4a")
         .arg("--into")
         .arg(p("got"))
         .arg("--key")

@@ -61,7 +61,8 @@ fn compressed_recordings_decode_as_the_wav_does() {
             .0;
         channel::write_wav(&wav, &rx).unwrap();
         for (ext, opts) in codecs {
-            let rec_path = d.path().join(format!("rec.{ext}"));
+            // A phone names recordings by the time: a colon in the name.
+            let rec_path = d.path().join(format!("2024-03-01T12:30 rec.{ext}"));
             encode(&wav, opts, &rec_path);
             let rec = channel::read_recording(&rec_path).unwrap();
             assert_eq!(rec.truncated, None, "{ext}: a whole file is no truncation");
@@ -84,6 +85,10 @@ fn what_is_not_audio_or_without_ffmpeg_is_one_clear_error() {
     let text = d.path().join("notes.mp3");
     std::fs::write(&text, "this is a shopping list, not a recording\n").unwrap();
     let e = channel::read_recording(&text).unwrap_err();
+    let empty = d.path().join("empty.m4a");
+    std::fs::write(&empty, b"").unwrap();
+    let e0 = channel::read_recording(&empty).unwrap_err();
+    assert!(matches!(e0.problem, WavProblem::EmptyFile), "{e0}");
     assert!(matches!(e.problem, WavProblem::NotAudio(_)), "{e}");
     let s = e.to_string();
     assert!(s.starts_with(&text.display().to_string()), "{s}");

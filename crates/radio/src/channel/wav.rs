@@ -368,15 +368,33 @@ pub fn read_recording_with(path: &Path, ffmpeg: &Path) -> Result<Recording, WavE
         file: name.clone(),
         problem,
     };
-    let bytes = std::fs::read(path).map_err(|e| err(WavProblem::Io(e)))?;
-    match decode(&bytes) {
-        Err(WavProblem::NotWav | WavProblem::Compressed(_)) => {}
-        other => return other.map_err(err),
+    // A WAV is read here; what is not one (by its first bytes: a video may
+    // be large), or a WAV this reader refuses but ffmpeg reads (compressed,
+    // RF64, RIFX, an odd rate), goes to ffmpeg.
+    let mut head = [0u8; 4];
+    let n = std::fs::File::open(path)
+        .and_then(|mut f| {
+            use std::io::Read;
+            f.read(&mut head)
+        })
+        .map_err(|e| err(WavProblem::Io(e)))?;
+    if n == 0 {
+        return Err(err(WavProblem::EmptyFile));
     }
-    drop(bytes);
+    if matches!(&head, b"RIFF" | b"RIFX" | b"RF64") {
+        let bytes = std::fs::read(path).map_err(|e| err(WavProblem::Io(e)))?;
+        match decode(&bytes) {
+            Err(WavProblem::Compressed(_) | WavProblem::Variant(_) | WavProblem::SampleRate(_)) => {
+            }
+            other => return other.map_err(err),
+        }
+    }
+    // `file:` so that a name with a colon is not taken for a protocol.
+    let mut input = std::ffi::OsString::from("file:");
+    input.push(path.as_os_str());
     let out = std::process::Command::new(ffmpeg)
         .args(["-nostdin", "-hide_banner", "-loglevel", "error", "-i"])
-        .arg(path)
+        .arg(&input)
         .args([
             // At the link's rate already: a night's recording stays small.
             "-map",
@@ -403,7 +421,8 @@ pub fn read_recording_with(path: &Path, ffmpeg: &Path) -> Result<Recording, WavE
         .find(|l| !l.trim().is_empty())
         .unwrap_or("no audio stream");
     let why = why
-        .strip_prefix(&format!("{}: ", path.display()))
+        .strip_prefix(&format!("{}: ", input.to_string_lossy()))
+        .or_else(|| why.strip_prefix(&format!("{}: ", path.display())))
         .unwrap_or(why)
         .trim();
     let why = if said.contains("matches no streams") {
